@@ -1,0 +1,345 @@
+//! File-level comparison: is a change only formatting (line endings, final newline, trailing
+//! whitespace, JSON serialisation), and if not, what changed — a unified text diff, a semantic
+//! JSON diff, or a binary summary (sizes, hashes, first differing offset).
+//!
+//! Text versus binary is decided by content (valid UTF-8 without NUL bytes), never by extension.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::Reason;
+
+/// How a changed file is shown.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum DiffBody {
+    /// A unified diff of text files.
+    Text {
+        /// The unified diff (`---`/`+++` headers and hunks), possibly cut at the output cap.
+        unified: String,
+        /// The diff was cut at the output cap.
+        truncated: bool,
+    },
+    /// A summary for binary files, or for files too large to diff.
+    Binary {
+        /// The files were too large for a text diff (per-file cap), not binary.
+        over_cap: bool,
+    },
+}
+
+/// One key path that changed in a JSON file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JsonChange {
+    /// A JSON pointer such as `/scripts/test`.
+    pub path: String,
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+    /// Value on side A, as compact JSON (cut at 200 characters).
+    pub a: Option<String>,
+    /// Value on side B.
+    pub b: Option<String>,
+}
+
+/// What changed in one regular file present on both sides, or only on one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileDiff {
+    /// Entry path.
+    pub path: String,
+    /// The reason codes this file contributed (`modified`, `crlf`, `added` …).
+    pub reasons: Vec<Reason>,
+    /// Size on side A.
+    pub a_size: Option<u64>,
+    /// Size on side B.
+    pub b_size: Option<u64>,
+    /// SHA-256 on side A.
+    pub a_sha256: Option<String>,
+    /// SHA-256 on side B.
+    pub b_sha256: Option<String>,
+    /// First byte offset where the two differ.
+    pub first_difference: Option<u64>,
+    /// Semantic changes when both sides parse as JSON.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub json_changes: Vec<JsonChange>,
+    /// The textual or binary body.
+    pub body: DiffBody,
+}
+
+/// Caps for file diffs.
+#[derive(Clone, Copy, Debug)]
+pub struct FileDiffLimits {
+    /// Files larger than this (either side) get a binary-style summary instead of a text diff.
+    pub max_file_bytes: u64,
+    /// Unified diff output is cut after this many bytes.
+    pub max_output_bytes: usize,
+    /// At most this many JSON key changes are listed.
+    pub max_json_changes: usize,
+}
+
+/// Whether bytes look like text: valid UTF-8 and no NUL byte.
+pub fn is_text(bytes: &[u8]) -> bool {
+    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+}
+
+fn is_json_path(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with(".json")
+}
+
+/// Classifies two different byte strings of one file: the formatting reasons that fully
+/// explain the difference, or `[Modified]`.
+pub fn classify(path: &str, a: &[u8], b: &[u8]) -> Vec<Reason> {
+    if is_text(a) && is_text(b) {
+        let steps = [Norm::Crlf, Norm::TrailingWs, Norm::EofNewline];
+        let all = |s: &[Norm]| normalize(a, s) == normalize(b, s);
+        if all(&steps) {
+            let mut needed: Vec<Reason> = steps
+                .iter()
+                .filter(|&&step| {
+                    let without: Vec<Norm> = steps.iter().copied().filter(|&s| s != step).collect();
+                    !all(&without)
+                })
+                .map(|s| s.reason())
+                .collect();
+            if needed.is_empty() {
+                // Several steps each explain the difference alone; name those that change a side.
+                needed = steps
+                    .iter()
+                    .filter(|s| normalize(a, &[**s]) != a || normalize(b, &[**s]) != b)
+                    .map(|s| s.reason())
+                    .collect();
+            }
+            return needed;
+        }
+        if is_json_path(path) {
+            if let (Ok(va), Ok(vb)) = (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)) {
+                if va == vb {
+                    return vec![Reason::JsonFormat];
+                }
+            }
+        }
+    }
+    vec![Reason::Modified]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Norm {
+    Crlf,
+    TrailingWs,
+    EofNewline,
+}
+
+impl Norm {
+    fn reason(self) -> Reason {
+        match self {
+            Norm::Crlf => Reason::Crlf,
+            Norm::TrailingWs => Reason::TrailingWhitespace,
+            Norm::EofNewline => Reason::EofNewline,
+        }
+    }
+}
+
+/// Applies the normalisations in the fixed order CRLF, trailing whitespace, final newline.
+fn normalize(bytes: &[u8], steps: &[Norm]) -> Vec<u8> {
+    let mut out: Vec<u8> = if steps.contains(&Norm::Crlf) {
+        let mut v = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
+                continue;
+            }
+            v.push(bytes[i]);
+            i += 1;
+        }
+        v
+    } else {
+        bytes.to_vec()
+    };
+    if steps.contains(&Norm::TrailingWs) {
+        let mut v = Vec::with_capacity(out.len());
+        for (n, line) in out.split(|&b| b == b'\n').enumerate() {
+            if n > 0 {
+                v.push(b'\n');
+            }
+            let (body, cr) = match line.strip_suffix(b"\r") {
+                Some(body) => (body, true),
+                None => (line, false),
+            };
+            let end = body.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |p| p + 1);
+            v.extend_from_slice(&body[..end]);
+            if cr {
+                v.push(b'\r');
+            }
+        }
+        out = v;
+    }
+    if steps.contains(&Norm::EofNewline) {
+        while out.last() == Some(&b'\n') {
+            out.pop();
+            if out.last() == Some(&b'\r') {
+                out.pop();
+            }
+        }
+    }
+    out
+}
+
+/// First offset where two byte strings differ (or the shorter length).
+pub fn first_difference(a: &[u8], b: &[u8]) -> Option<u64> {
+    if a == b {
+        return None;
+    }
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    Some(common as u64)
+}
+
+/// Builds the diff of one file present on both sides with different bytes.
+pub fn diff_file(
+    path: &str,
+    reasons: Vec<Reason>,
+    a: &[u8],
+    b: &[u8],
+    limits: FileDiffLimits,
+) -> (FileDiff, Vec<&'static str>) {
+    let mut caps = Vec::new();
+    let over_cap = a.len() as u64 > limits.max_file_bytes || b.len() as u64 > limits.max_file_bytes;
+    if over_cap {
+        caps.push("file-diff-size");
+    }
+    let mut json_changes = Vec::new();
+    if !over_cap && is_json_path(path) && reasons.contains(&Reason::Modified) {
+        if let (Ok(va), Ok(vb)) = (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)) {
+            let mut truncated = false;
+            json_diff(&va, &vb, &mut String::new(), &mut json_changes, limits.max_json_changes, &mut truncated);
+            if truncated {
+                caps.push("json-changes");
+            }
+        }
+    }
+    let body = if !over_cap && is_text(a) && is_text(b) {
+        let (unified, truncated) = unified_diff(path, a, b, limits.max_output_bytes);
+        if truncated {
+            caps.push("diff-output");
+        }
+        DiffBody::Text { unified, truncated }
+    } else {
+        DiffBody::Binary { over_cap }
+    };
+    let diff = FileDiff {
+        path: path.to_owned(),
+        reasons,
+        a_size: Some(a.len() as u64),
+        b_size: Some(b.len() as u64),
+        a_sha256: Some(byteproof_hash::hash_bytes(a).sha256_hex()),
+        b_sha256: Some(byteproof_hash::hash_bytes(b).sha256_hex()),
+        first_difference: first_difference(a, b),
+        json_changes,
+        body,
+    };
+    (diff, caps)
+}
+
+/// A summary of a file present on one side only.
+pub fn one_sided(path: &str, reason: Reason, bytes: &[u8], on_a: bool) -> FileDiff {
+    let size = Some(bytes.len() as u64);
+    let sha = Some(byteproof_hash::hash_bytes(bytes).sha256_hex());
+    FileDiff {
+        path: path.to_owned(),
+        reasons: vec![reason],
+        a_size: if on_a { size } else { None },
+        b_size: if on_a { None } else { size },
+        a_sha256: if on_a { sha.clone() } else { None },
+        b_sha256: if on_a { None } else { sha },
+        first_difference: None,
+        json_changes: Vec::new(),
+        body: DiffBody::Binary { over_cap: false },
+    }
+}
+
+fn unified_diff(path: &str, a: &[u8], b: &[u8], max: usize) -> (String, bool) {
+    let a = String::from_utf8_lossy(a);
+    let b = String::from_utf8_lossy(b);
+    let diff = similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_secs(2))
+        .diff_lines(a.as_ref(), b.as_ref());
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .missing_newline_hint(true)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        return (text, true);
+    }
+    (text, false)
+}
+
+fn compact(v: &Value) -> String {
+    let mut s = v.to_string();
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+fn json_diff(a: &Value, b: &Value, path: &mut String, out: &mut Vec<JsonChange>, max: usize, truncated: &mut bool) {
+    if a == b {
+        return;
+    }
+    let mut push = |out: &mut Vec<JsonChange>, path: &str, change, a: Option<&Value>, b: Option<&Value>| {
+        if out.len() >= max {
+            *truncated = true;
+            return;
+        }
+        out.push(JsonChange {
+            path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+            change,
+            a: a.map(compact),
+            b: b.map(compact),
+        });
+    };
+    match (a, b) {
+        (Value::Object(ma), Value::Object(mb)) => {
+            for (k, va) in ma {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                match mb.get(k) {
+                    Some(vb) => json_diff(va, vb, path, out, max, truncated),
+                    None => push(out, path, "removed", Some(va), None),
+                }
+                path.truncate(len);
+            }
+            for (k, vb) in mb {
+                if !ma.contains_key(k) {
+                    let p = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    push(out, &p, "added", None, Some(vb));
+                }
+            }
+        }
+        (Value::Array(xa), Value::Array(xb)) => {
+            for i in 0..xa.len().max(xb.len()) {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                match (xa.get(i), xb.get(i)) {
+                    (Some(va), Some(vb)) => json_diff(va, vb, path, out, max, truncated),
+                    (Some(va), None) => push(out, path, "removed", Some(va), None),
+                    (None, Some(vb)) => push(out, path, "added", None, Some(vb)),
+                    (None, None) => {}
+                }
+                path.truncate(len);
+            }
+        }
+        _ => push(out, path, "changed", Some(a), Some(b)),
+    }
+}

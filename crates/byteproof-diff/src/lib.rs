@@ -1,0 +1,1 @@
+//! Placeholder written by the lead so the workspace builds; replace freely.

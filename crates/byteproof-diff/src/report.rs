@@ -1,0 +1,417 @@
+//! The report: verdict ladder, reason codes, per-side facts and per-entry findings, all
+//! serialisable for `--json`, plus [`DiffReport::summary_line`].
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::gzip::GzipMember;
+use crate::producer::Fingerprint;
+
+/// One of the two tarballs being compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The first (left, "old") tarball.
+    A,
+    /// The second (right, "new") tarball.
+    B,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::A => "a",
+            Side::B => "b",
+        })
+    }
+}
+
+/// The verdict ladder, shallowest first. The verdict is the deepest layer with a difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// The .tgz bytes are equal.
+    Identical,
+    /// gzip member header fields differ.
+    GzipHeader,
+    /// The compressed data or member structure differs; the tar bytes are equal.
+    Compression,
+    /// Same parsed entries, differently encoded tar headers or extension records.
+    TarEncoding,
+    /// Same file contents; order or per-entry metadata differs.
+    Metadata,
+    /// File bytes differ only in line endings, whitespace or JSON serialisation.
+    Formatting,
+    /// File contents differ in meaning, or files exist on one side only.
+    Content,
+}
+
+impl Layer {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Identical => "identical",
+            Layer::GzipHeader => "gzip-header",
+            Layer::Compression => "compression",
+            Layer::TarEncoding => "tar-encoding",
+            Layer::Metadata => "metadata",
+            Layer::Formatting => "formatting",
+            Layer::Content => "content",
+        }
+    }
+
+    /// A few words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Layer::Identical => "byte-identical",
+            Layer::GzipHeader => "only the gzip header differs",
+            Layer::Compression => "same tar, different compression",
+            Layer::TarEncoding => "same entries, different tar header encoding",
+            Layer::Metadata => "same file contents, different order or entry metadata",
+            Layer::Formatting => "files differ only in formatting",
+            Layer::Content => "file contents differ",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A reason code: one specific kind of difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// gzip MTIME differs.
+    GzipMtime,
+    /// gzip OS byte differs.
+    GzipOs,
+    /// gzip XFL byte differs.
+    GzipXfl,
+    /// gzip FNAME differs.
+    GzipName,
+    /// gzip FEXTRA (or another FLG bit: FTEXT, FHCRC) differs.
+    GzipExtra,
+    /// gzip FCOMMENT differs.
+    GzipComment,
+    /// Same tar, different deflate stream.
+    DeflateStream,
+    /// The number or layout of gzip members differs.
+    GzipMembers,
+    /// Bytes after the last gzip member differ.
+    TrailingData,
+    /// Raw tar header bytes or extension records differ for equal entries.
+    HeaderEncoding,
+    /// Common entries appear in a different relative order.
+    EntryOrder,
+    /// Permission bits other than "is executable" differ.
+    Mode,
+    /// The executable bit differs.
+    ExecBit,
+    /// Owner id differs.
+    Uid,
+    /// Group id differs.
+    Gid,
+    /// Owner name differs.
+    Uname,
+    /// Group name differs.
+    Gname,
+    /// Entry mtime differs.
+    Mtime,
+    /// Entry type (file, directory, link …) differs.
+    EntryType,
+    /// Directory entries present on one side only.
+    DirEntries,
+    /// PAX records (atime, ctime, xattrs, global headers) differ.
+    Pax,
+    /// Line endings differ (CRLF vs LF).
+    Crlf,
+    /// Only the newline at the end of the file differs.
+    EofNewline,
+    /// Only whitespace at the ends of lines differs.
+    TrailingWhitespace,
+    /// JSON serialisation differs; the parsed values are equal.
+    JsonFormat,
+    /// The file's content differs.
+    Modified,
+    /// The entry is only in B.
+    Added,
+    /// The entry is only in A.
+    Removed,
+}
+
+impl Reason {
+    /// The layer this reason belongs to.
+    pub fn layer(self) -> Layer {
+        use Reason::*;
+        match self {
+            GzipMtime | GzipOs | GzipXfl | GzipName | GzipExtra | GzipComment => Layer::GzipHeader,
+            DeflateStream | GzipMembers | TrailingData => Layer::Compression,
+            HeaderEncoding => Layer::TarEncoding,
+            EntryOrder | Mode | ExecBit | Uid | Gid | Uname | Gname | Mtime | EntryType | DirEntries
+            | Pax => Layer::Metadata,
+            Crlf | EofNewline | TrailingWhitespace | JsonFormat => Layer::Formatting,
+            Modified | Added | Removed => Layer::Content,
+        }
+    }
+
+    /// The kebab-case code used in JSON.
+    pub fn as_str(self) -> &'static str {
+        use Reason::*;
+        match self {
+            GzipMtime => "gzip-mtime",
+            GzipOs => "gzip-os",
+            GzipXfl => "gzip-xfl",
+            GzipName => "gzip-name",
+            GzipExtra => "gzip-extra",
+            GzipComment => "gzip-comment",
+            DeflateStream => "deflate-stream",
+            GzipMembers => "gzip-members",
+            TrailingData => "trailing-data",
+            HeaderEncoding => "header-encoding",
+            EntryOrder => "entry-order",
+            Mode => "mode",
+            ExecBit => "exec-bit",
+            Uid => "uid",
+            Gid => "gid",
+            Uname => "uname",
+            Gname => "gname",
+            Mtime => "mtime",
+            EntryType => "entry-type",
+            DirEntries => "dir-entries",
+            Pax => "pax",
+            Crlf => "crlf",
+            EofNewline => "eof-newline",
+            TrailingWhitespace => "trailing-whitespace",
+            JsonFormat => "json-format",
+            Modified => "modified",
+            Added => "added",
+            Removed => "removed",
+        }
+    }
+
+    /// Reasons listed with their entries in the summary line (the others are archive-wide).
+    fn names_entries(self) -> bool {
+        self.layer() >= Layer::TarEncoding && self != Reason::EntryOrder
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason code found, with the entries it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReasonFinding {
+    /// The reason code.
+    pub code: Reason,
+    /// Its layer.
+    pub layer: Layer,
+    /// Entry paths concerned (empty for archive-wide reasons such as gzip fields).
+    pub entries: Vec<String>,
+    /// A short human-readable detail (for archive-wide reasons: the two values).
+    pub detail: Option<String>,
+}
+
+/// Per-entry metadata as shown in findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntryMeta {
+    /// Entry kind.
+    pub kind: crate::tar::EntryKind,
+    /// Mode in octal, e.g. `"0644"`.
+    pub mode: String,
+    /// Owner id.
+    pub uid: u64,
+    /// Group id.
+    pub gid: u64,
+    /// Owner name.
+    pub uname: String,
+    /// Group name.
+    pub gname: String,
+    /// mtime, seconds since the epoch.
+    pub mtime: i64,
+    /// Data size.
+    pub size: u64,
+    /// Position in the archive (0-based).
+    pub index: usize,
+}
+
+/// Everything found about one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntryFinding {
+    /// The entry path.
+    pub path: String,
+    /// Reason codes for this entry.
+    pub reasons: Vec<Reason>,
+    /// Metadata on side A (absent when the entry is only in B).
+    pub a: Option<EntryMeta>,
+    /// Metadata on side B.
+    pub b: Option<EntryMeta>,
+    /// For `header-encoding`: the header fields whose raw bytes differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encoding_fields: Vec<String>,
+}
+
+/// Producer fingerprint and facts about one side.
+#[derive(Clone, Debug, Serialize)]
+pub struct SideReport {
+    /// .tgz size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-1 (npm's `dist.shasum`).
+    pub sha1: String,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+    /// SRI SHA-512 (npm's `dist.integrity`).
+    pub integrity: String,
+    /// Lowercase hex SHA-256 of the decompressed tar bytes (of what was read, under the caps).
+    pub tar_sha256: String,
+    /// Decompressed tar size (up to the cap).
+    pub tar_size: u64,
+    /// Number of tar entries read.
+    pub entries: usize,
+    /// gzip members in order (the first one's header is the usual one to read).
+    pub gzip_members: Vec<GzipMember>,
+    /// Bytes after the last gzip member.
+    pub trailing_bytes: usize,
+    /// Who probably packed this side.
+    pub producer: Fingerprint,
+}
+
+/// Which engine and level reproduce one side's deflate stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Recompression {
+    /// Engines tried, e.g. `flate2/miniz_oxide`, `node-zlib v20.20.2`.
+    pub tried: Vec<String>,
+    /// Engine and level matches for side A, e.g. `node-zlib v20.20.2 level 9`.
+    pub a: Vec<String>,
+    /// Engine and level matches for side B.
+    pub b: Vec<String>,
+    /// Engines that failed to run, with their message.
+    pub errors: Vec<String>,
+}
+
+/// A cap that was reached; what lies beyond it was not compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CapHit {
+    /// Side, when the cap concerns one side.
+    pub side: Option<Side>,
+    /// Which cap: `decompressed-size`, `entries`, `extension-size`, `file-diff-size`,
+    /// `diff-output`, `recompress-size`, `json-changes`.
+    pub cap: &'static str,
+    /// The limit.
+    pub limit: u64,
+    /// Entry concerned, when any.
+    pub entry: Option<String>,
+}
+
+/// Something noteworthy that is not a difference: unsafe paths, checksum failures, duplicates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The side it was seen on.
+    pub side: Side,
+    /// `unsafe-path`, `non-utf8-path`, `duplicate-entry`, `gzip-crc-mismatch`,
+    /// `gzip-isize-mismatch`, `gzip-header-crc-mismatch`, `tar-end-garbage`, `no-end-marker`.
+    pub code: &'static str,
+    /// Entry concerned, when any.
+    pub entry: Option<String>,
+    /// Detail.
+    pub detail: String,
+}
+
+/// A suggested fix for one reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hint {
+    /// The reason it addresses.
+    pub reason: Reason,
+    /// What to do.
+    pub text: String,
+}
+
+/// The full explanation of how two tarballs differ.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    /// The deepest layer with a difference (`identical` when the bytes are equal).
+    pub verdict: Layer,
+    /// Every layer with any difference, shallowest first.
+    pub layers: Vec<Layer>,
+    /// Every reason code found, in ladder order, with its entries.
+    pub reasons: Vec<ReasonFinding>,
+    /// Side A.
+    pub a: SideReport,
+    /// Side B.
+    pub b: SideReport,
+    /// Per-entry findings, in A's order then B-only entries.
+    pub entries: Vec<EntryFinding>,
+    /// File diffs for changed regular files.
+    pub file_diffs: Vec<crate::filediff::FileDiff>,
+    /// Recompression check, when only compression differs.
+    pub recompression: Option<Recompression>,
+    /// Suggested fixes.
+    pub hints: Vec<Hint>,
+    /// Caps reached. When non-empty, the comparison is incomplete.
+    pub caps_hit: Vec<CapHit>,
+    /// True when a cap stopped the comparison before everything was compared.
+    pub truncated: bool,
+    /// Warnings about either side.
+    pub warnings: Vec<Warning>,
+}
+
+impl DiffReport {
+    /// Whether the two tarballs are byte-identical.
+    pub fn is_identical(&self) -> bool {
+        self.verdict == Layer::Identical
+    }
+
+    /// The reason finding for `code`, when present.
+    pub fn reason(&self, code: Reason) -> Option<&ReasonFinding> {
+        self.reasons.iter().find(|r| r.code == code)
+    }
+
+    /// Whether `code` was found.
+    pub fn has(&self, code: Reason) -> bool {
+        self.reason(code).is_some()
+    }
+
+    /// One line, e.g. `divergent at metadata: exec-bit on bin/cli.js; entry-order`.
+    ///
+    /// Reasons are listed deepest layer first; entry paths lose a `package/` prefix and at most
+    /// three are named per reason.
+    pub fn summary_line(&self) -> String {
+        if self.verdict == Layer::Identical {
+            return "identical".to_owned();
+        }
+        let mut reasons: Vec<&ReasonFinding> = self.reasons.iter().collect();
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.layer));
+        let parts: Vec<String> = reasons
+            .iter()
+            .map(|r| {
+                if !r.code.names_entries() || r.entries.is_empty() {
+                    return r.code.to_string();
+                }
+                let mut names: Vec<&str> = r.entries.iter().take(3).map(|e| short_path(e)).collect();
+                let more = r.entries.len().saturating_sub(3);
+                let mut text = format!("{} on {}", r.code, names.join(", "));
+                if more > 0 {
+                    text.push_str(&format!(" (+{more} more)"));
+                }
+                names.clear();
+                text
+            })
+            .collect();
+        let mut line = format!("divergent at {}: {}", self.verdict, parts.join("; "));
+        if self.truncated {
+            line.push_str(" (truncated: a cap was reached)");
+        }
+        line
+    }
+}
+
+/// `package/bin/cli.js` → `bin/cli.js`, for display.
+pub fn short_path(path: &str) -> &str {
+    path.strip_prefix("package/").unwrap_or(path)
+}

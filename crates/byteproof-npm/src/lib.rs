@@ -1,0 +1,23 @@
+//! The npm registry client: everything byteproof says over HTTP to an npm registry.
+//!
+//! - [`PackageSpec`] parses `@scope/name@version` and encodes names the way npm does.
+//! - [`Registry`] is a named base URL (at a server root, or under a path such as Gitea's
+//!   `/api/packages/{owner}/npm/`) with an optional [`Secret`].
+//! - [`NpmClient`] reads a version's `dist` from the packument and streams its tarball once
+//!   through [`byteproof_hash::MultiHasher`], with bounded retries and timeouts.
+//!
+//! Invariants: the `Authorization` header goes only to the registry's own origin (a
+//! `dist.tarball` elsewhere is fetched anonymously), and a token never reaches `Display`,
+//! `Debug` or an error message.
+
+mod client;
+mod error;
+mod secret;
+mod spec;
+mod url_safe;
+
+pub use client::{ClientOptions, Dist, FetchedTarball, NpmClient, Registry};
+pub use error::{FetchError, FetchErrorKind};
+pub use secret::{Auth, Secret};
+pub use spec::{PackageName, PackageSpec, SpecError};
+pub use url_safe::SafeUrl;

@@ -1,0 +1,235 @@
+//! [`GiteaProxy`]: a test DOUBLE of Gitea's npm routes, not Gitea. It serves a [`Verdaccio`]
+//! under Gitea's registry base URL `/api/packages/{owner}/npm/`, so a client can be tested
+//! against a registry URL that has a path and against Gitea's tarball URL forms.
+//!
+//! What it reproduces (from Gitea's `routers/api/packages/api.go` and `npm.go`):
+//! - the base path; any other path answers 404 `text/plain` `Not found.\n`;
+//! - the three spellings of a scoped name in the packument route: `@scope%2fname` (any case of
+//!   `%2f`), `%40scope%2Fname`, and `@scope/name`;
+//! - `dist.tarball` rewritten to an absolute URL under the proxy, in the legacy form
+//!   `…/npm/%40scope%2Fname/-/<version>/<file>` or the standard form `…/npm/@scope/name/-/<file>`
+//!   ([`TarballForm`]); both tarball routes are served whichever form the packument advertises;
+//! - publish (`PUT`) forwarded with its `Authorization`, and 201 with an empty body on success.
+//!
+//! What it does not: Gitea's packument layout, recomputed `shasum`/`integrity`, its error bodies,
+//! tokens, owners or permissions. Bytes and claims are Verdaccio's, passed through unchanged.
+
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Result;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::http::send;
+use crate::scripted::{Reply, Request, ScriptedServer, percent_decode, unscoped};
+use crate::verdaccio::Verdaccio;
+
+/// Go's `url.QueryEscape` for package names: everything but `A-Za-z0-9-_.~` is escaped.
+const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Which tarball URL the proxy's packuments advertise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarballForm {
+    /// Gitea ≤ 1.26: `…/npm/%40scope%2Fname/-/<version>/<file>`.
+    Legacy,
+    /// Newer Gitea, npmjs-style: `…/npm/@scope/name/-/<file>`.
+    Standard,
+}
+
+/// A running Gitea npm-route test double in front of one Verdaccio (see the module docs).
+#[derive(Debug)]
+pub struct GiteaProxy {
+    server: ScriptedServer,
+    base: String,
+    form: TarballForm,
+}
+
+impl GiteaProxy {
+    /// Starts the proxy on a free loopback port, forwarding to `upstream`.
+    pub fn start(upstream: &Verdaccio, owner: &str, form: TarballForm) -> Result<Self> {
+        let upstream = upstream.url();
+        let prefix = format!("/api/packages/{owner}/npm/");
+        let base: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
+        let handler_base = Arc::clone(&base);
+        let server = ScriptedServer::start(move |req| {
+            let base = handler_base.get().map_or("", String::as_str);
+            route(&upstream, &prefix, base, form, req)
+        })?;
+        let url = format!("http://127.0.0.1:{}/api/packages/{owner}/npm/", server.port());
+        let _ = base.set(url.clone());
+        Ok(Self {
+            server,
+            base: url,
+            form,
+        })
+    }
+
+    /// The registry URL, `http://127.0.0.1:PORT/api/packages/{owner}/npm/`.
+    pub fn url(&self) -> String {
+        self.base.clone()
+    }
+
+    /// The tarball URL the packument advertises for `name@version` (in this proxy's form).
+    pub fn tarball_url(&self, name: &str, version: &str) -> String {
+        let file = format!("{}-{version}.tgz", unscoped(name));
+        tarball_url(&self.base, self.form, name, version, &file)
+    }
+
+    /// The tarball URL of `name@version` in a given form (both are served).
+    pub fn tarball_url_in(&self, form: TarballForm, name: &str, version: &str) -> String {
+        let file = format!("{}-{version}.tgz", unscoped(name));
+        tarball_url(&self.base, form, name, version, &file)
+    }
+
+    /// The underlying server: recorded requests (raw paths, headers) and their count.
+    pub fn server(&self) -> &ScriptedServer {
+        &self.server
+    }
+}
+
+fn tarball_url(base: &str, form: TarballForm, name: &str, version: &str, file: &str) -> String {
+    match form {
+        TarballForm::Legacy => format!(
+            "{base}{}/-/{version}/{file}",
+            utf8_percent_encode(name, QUERY_ESCAPE)
+        ),
+        TarballForm::Standard => format!("{base}{name}/-/{file}"),
+    }
+}
+
+fn not_found_json() -> Reply {
+    Reply::bytes(404, "application/json;charset=utf-8", "{\"error\":\"\"}\n")
+}
+
+fn route(upstream: &str, prefix: &str, base: &str, form: TarballForm, req: &Request) -> Reply {
+    let path = req.path.split('?').next().unwrap_or_default();
+    let Some(rest) = path.strip_prefix(prefix) else {
+        return Reply::bytes(404, "text/plain; charset=utf-8", "Not found.\n");
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let first = percent_decode(segments[0]);
+    // `@scope/name` spelled with a literal slash takes two segments; `@scope%2fname` one.
+    let (name, tail) = if first.starts_with('@') && !first.contains('/') && segments.len() > 1 {
+        (
+            format!("{first}/{}", percent_decode(segments[1])),
+            &segments[2..],
+        )
+    } else {
+        (first, &segments[1..])
+    };
+    if name.is_empty() {
+        return not_found_json();
+    }
+    let file = match (req.method.as_str(), tail) {
+        ("GET" | "PUT", [] | [""]) => None,
+        ("GET", ["-", _version, file] | ["-", file]) => Some(percent_decode(file)),
+        _ => return not_found_json(),
+    };
+    match file {
+        Some(file) => forward_tarball(upstream, &name, &file),
+        None if req.method == "PUT" => forward_publish(upstream, &name, req),
+        None => forward_packument(upstream, base, form, &name),
+    }
+}
+
+fn bad_gateway(err: &anyhow::Error) -> Reply {
+    Reply::bytes(502, "text/plain; charset=utf-8", format!("upstream: {err:#}\n"))
+}
+
+fn forward_tarball(upstream: &str, name: &str, file: &str) -> Reply {
+    match send("GET", &format!("{upstream}{name}/-/{file}"), &[], &[]) {
+        Ok(resp) if resp.status == 200 => Reply::tarball(resp.body),
+        Ok(resp) if resp.status == 404 => Reply::bytes(
+            404,
+            "application/json;charset=utf-8",
+            "{\"error\":\"package file does not exist\"}\n",
+        ),
+        Ok(resp) => Reply::bytes(resp.status, "application/json", resp.body),
+        Err(err) => bad_gateway(&err),
+    }
+}
+
+fn forward_publish(upstream: &str, name: &str, req: &Request) -> Reply {
+    let mut headers = vec![(
+        "Content-Type",
+        req.header("content-type").unwrap_or("application/json"),
+    )];
+    if let Some(auth) = req.header("authorization") {
+        headers.push(("Authorization", auth));
+    }
+    let url = format!("{upstream}{}", name.replacen('/', "%2f", 1));
+    match send("PUT", &url, &headers, &req.body) {
+        Ok(resp) if resp.status == 201 => Reply::status(201),
+        Ok(resp) => Reply::bytes(resp.status, "application/json", resp.body),
+        Err(err) => bad_gateway(&err),
+    }
+}
+
+fn forward_packument(upstream: &str, base: &str, form: TarballForm, name: &str) -> Reply {
+    let url = format!("{upstream}{}", name.replacen('/', "%2f", 1));
+    let resp = match send("GET", &url, &[("Accept", "application/json")], &[]) {
+        Ok(resp) => resp,
+        Err(err) => return bad_gateway(&err),
+    };
+    if resp.status == 404 {
+        return not_found_json();
+    }
+    if resp.status != 200 {
+        return Reply::bytes(resp.status, "application/json", resp.body);
+    }
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(&resp.body) else {
+        return Reply::bytes(502, "text/plain", "upstream packument is not JSON\n");
+    };
+    if let Some(versions) = doc
+        .get_mut("versions")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for (version, doc) in versions.iter_mut() {
+            let Some(dist) = doc.get_mut("dist").and_then(serde_json::Value::as_object_mut) else {
+                continue;
+            };
+            let file = dist
+                .get("tarball")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|t| t.rsplit('/').next())
+                .map_or_else(
+                    || format!("{}-{version}.tgz", unscoped(name)),
+                    str::to_owned,
+                );
+            dist.insert(
+                "tarball".to_owned(),
+                tarball_url(base, form, name, version, &file).into(),
+            );
+        }
+    }
+    Reply::bytes(
+        200,
+        "application/json;charset=utf-8",
+        format!("{doc}\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_urls_query_escape_the_name() {
+        let base = "http://h/api/packages/u/npm/";
+        assert_eq!(
+            tarball_url(base, TarballForm::Legacy, "@scope/test-package", "1.0.1-pre", "test-package-1.0.1-pre.tgz"),
+            "http://h/api/packages/u/npm/%40scope%2Ftest-package/-/1.0.1-pre/test-package-1.0.1-pre.tgz"
+        );
+        assert_eq!(
+            tarball_url(base, TarballForm::Legacy, "foo", "1.2.3", "foo-1.2.3.tgz"),
+            "http://h/api/packages/u/npm/foo/-/1.2.3/foo-1.2.3.tgz"
+        );
+        assert_eq!(
+            tarball_url(base, TarballForm::Standard, "@s/n", "1.0.0", "n-1.0.0.tgz"),
+            "http://h/api/packages/u/npm/@s/n/-/n-1.0.0.tgz"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! `cargo xtask`: what a person would otherwise type.
+
+fn main() {}
