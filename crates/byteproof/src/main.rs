@@ -1,4 +1,66 @@
 //! The `byteproof` command line: glue over the library crates. It parses arguments, resolves
 //! configuration, calls the engines, and is the only place that prints or picks an exit code.
 
-fn main() {}
+mod compare_cmd;
+mod exit;
+mod hash_cmd;
+mod printer;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::{EXIT_CODES_HELP, ExitStatus};
+use crate::printer::{ColorChoice, Printer};
+
+/// Prove a release is reproducible: every registry must serve byte-identical tarballs.
+#[derive(Debug, Parser)]
+#[command(name = "byteproof", version, about, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    /// When to use colour (NO_COLOR and TERM=dumb are honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+
+    /// Only errors and warnings on stderr; no progress.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch one version from several registries and prove the tarballs are byte-identical.
+    #[command(after_help = compare_cmd::AFTER_HELP)]
+    Compare(compare_cmd::CompareArgs),
+    /// Hash local tarballs (SHA-1, SHA-256, SHA-512 as SRI) in one pass each.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Hash(hash_cmd::HashArgs),
+}
+
+impl Command {
+    fn machine_output(&self) -> bool {
+        match self {
+            Command::Compare(args) => args.output.format() != report::Format::Table,
+            Command::Hash(args) => args.json,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.color, cli.quiet, cli.command.machine_output());
+    let result = match &cli.command {
+        Command::Compare(args) => compare_cmd::run(args, &printer),
+        Command::Hash(args) => hash_cmd::run(args, &printer),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(err) => {
+            printer.error(&format!("{err:#}"));
+            ExitStatus::Usage.into()
+        }
+    }
+}
