@@ -1,1 +1,10 @@
 //! Integration tests: the real `byteproof` binary against real registries on 127.0.0.1.
+//!
+//! Servers come from `byteproof-testkit` (real Verdaccio, a Gitea-route double, scripted
+//! hostile servers). A missing server binary fails the test with the install hint; nothing
+//! here is skipped.
+
+mod cli;
+mod compare;
+mod hash;
+mod support;

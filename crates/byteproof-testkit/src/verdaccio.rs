@@ -43,11 +43,21 @@ impl Verdaccio {
     /// the server log when it exits or does not become ready in time. A start that loses its
     /// port to another process is retried on a new port.
     pub fn start() -> Result<Self> {
+        Self::start_with_access("$all")
+    }
+
+    /// Like [`Verdaccio::start`], but reads need a valid token too (`access: $authenticated`):
+    /// the registry answers 401 to anonymous reads and to reads with a wrong token.
+    pub fn start_private() -> Result<Self> {
+        Self::start_with_access("$authenticated")
+    }
+
+    fn start_with_access(access: &str) -> Result<Self> {
         let bin = NodeTool::Verdaccio.path()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Self::start_once(&bin) {
+            match Self::start_once(&bin, access) {
                 Err(err) if attempt < 3 && format!("{err:#}").contains("EADDRINUSE") => {}
                 result => return result,
             }
@@ -77,7 +87,7 @@ impl Verdaccio {
         }
     }
 
-    fn start_once(bin: &Path) -> Result<Self> {
+    fn start_once(bin: &Path, access: &str) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("byteproof-verdaccio-")
             .tempdir()
@@ -85,7 +95,7 @@ impl Verdaccio {
         let port = free_port()?;
         let config = dir.path().join("config.yaml");
         fs::create_dir_all(dir.path().join("storage"))?;
-        fs::write(&config, config_yaml(dir.path(), port))
+        fs::write(&config, config_yaml(dir.path(), port, access))
             .with_context(|| format!("writing {}", config.display()))?;
         let log = File::create(dir.path().join("verdaccio.log"))?;
         let child = Command::new(bin)
@@ -184,7 +194,11 @@ impl Verdaccio {
             body.to_string().as_bytes(),
         )?;
         if resp.status != 201 {
-            bail!("creating user {name}: PUT {url} gave {}: {}", resp.status, resp.text());
+            bail!(
+                "creating user {name}: PUT {url} gave {}: {}",
+                resp.status,
+                resp.text()
+            );
         }
         let doc: serde_json::Value =
             serde_json::from_slice(&resp.body).context("user creation answer is not JSON")?;
@@ -218,7 +232,8 @@ impl Verdaccio {
         let workdir = if pkg.is_dir() {
             pkg.clone()
         } else {
-            pkg.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+            pkg.parent()
+                .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
         };
         let mut cmd = Command::new("npm");
         cmd.arg("publish")
@@ -233,7 +248,9 @@ impl Verdaccio {
         if let Some(tag) = tag {
             cmd.arg("--tag").arg(tag);
         }
-        let out = cmd.output().context("running npm publish (is npm on PATH?)")?;
+        let out = cmd
+            .output()
+            .context("running npm publish (is npm on PATH?)")?;
         check_output(
             &out,
             &format!("npm publish {} to {}", pkg.display(), self.url()),
@@ -370,7 +387,10 @@ impl Verdaccio {
 impl Drop for Verdaccio {
     fn drop(&mut self) {
         if thread::panicking() {
-            #[allow(clippy::print_stderr, reason = "the server log is what explains a failed test")]
+            #[allow(
+                clippy::print_stderr,
+                reason = "the server log is what explains a failed test"
+            )]
             {
                 eprintln!(
                     "--- Verdaccio on port {} (log tail) ---\n{}",
@@ -390,7 +410,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// The offline configuration: no uplinks, htpasswd with cheap bcrypt, no web UI, no audit.
-fn config_yaml(dir: &Path, port: u16) -> String {
+fn config_yaml(dir: &Path, port: u16, access: &str) -> String {
     let dir = dir.display();
     format!(
         r#"storage: '{dir}/storage'
@@ -403,11 +423,11 @@ auth:
 uplinks: {{}}
 packages:
   '@*/*':
-    access: $all
+    access: {access}
     publish: $authenticated
     unpublish: $authenticated
   '**':
-    access: $all
+    access: {access}
     publish: $authenticated
     unpublish: $authenticated
 server:
@@ -445,7 +465,10 @@ mod tests {
 
         // 1.0.0: the same npm-packed .tgz through the real `npm publish` (a prerelease-free
         // version, default tag) to both.
-        let v1 = Packer::new(NAME, "1.0.0").unwrap().pack(PackTool::Npm).unwrap();
+        let v1 = Packer::new(NAME, "1.0.0")
+            .unwrap()
+            .pack(PackTool::Npm)
+            .unwrap();
         a.npm_publish(&v1.path, &token_a, None).unwrap();
         b.npm_publish(&v1.path, &token_b, None).unwrap();
         assert_eq!(a.fetch_tarball(NAME, "1.0.0").unwrap(), v1.bytes);
@@ -454,8 +477,10 @@ mod tests {
         // 1.0.1-rc.1: raw PUT to both; a prerelease from a folder needs --tag through npm.
         let packer = Packer::new(NAME, "1.0.1-rc.1").unwrap();
         let v2 = packer.pack(PackTool::Pnpm).unwrap();
-        a.publish_raw(NAME, "1.0.1-rc.1", &v2.bytes, &token_a).unwrap();
-        b.publish_raw(NAME, "1.0.1-rc.1", &v2.bytes, &token_b).unwrap();
+        a.publish_raw(NAME, "1.0.1-rc.1", &v2.bytes, &token_a)
+            .unwrap();
+        b.publish_raw(NAME, "1.0.1-rc.1", &v2.bytes, &token_b)
+            .unwrap();
         assert_eq!(a.fetch_tarball(NAME, "1.0.1-rc.1").unwrap(), v2.bytes);
         assert_eq!(b.fetch_tarball(NAME, "1.0.1-rc.1").unwrap(), v2.bytes);
         let dir = Packer::new(NAME, "1.0.2-rc.1").unwrap();
@@ -469,7 +494,10 @@ mod tests {
         assert_eq!(dist["shasum"], digests.sha1_hex());
         assert_eq!(dist["integrity"], digests.integrity());
         assert_eq!(dist["tarball"], b.tarball_url(NAME, "1.0.1-rc.1"));
-        assert_eq!(a.packument(NAME).unwrap()["dist-tags"]["next"], "1.0.2-rc.1");
+        assert_eq!(
+            a.packument(NAME).unwrap()["dist-tags"]["next"],
+            "1.0.2-rc.1"
+        );
 
         // Tokens are per instance; a re-publish is refused.
         assert!(a.publish_raw(NAME, "9.0.0", &v1.bytes, &token_b).is_err());
@@ -477,8 +505,12 @@ mod tests {
 
         // Tampering changes the served bytes but not the claims.
         assert!(b.tarball_path_in_storage(NAME, "1.0.0").is_file());
-        b.tamper_tarball(NAME, "1.0.0", b"not the published bytes").unwrap();
-        assert_eq!(b.fetch_tarball(NAME, "1.0.0").unwrap(), b"not the published bytes");
+        b.tamper_tarball(NAME, "1.0.0", b"not the published bytes")
+            .unwrap();
+        assert_eq!(
+            b.fetch_tarball(NAME, "1.0.0").unwrap(),
+            b"not the published bytes"
+        );
         assert_eq!(
             b.packument(NAME).unwrap()["versions"]["1.0.0"]["dist"]["shasum"],
             byteproof_hash::hash_bytes(&v1.bytes).sha1_hex()
