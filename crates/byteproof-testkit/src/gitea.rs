@@ -58,7 +58,10 @@ impl GiteaProxy {
             let base = handler_base.get().map_or("", String::as_str);
             route(&upstream, &prefix, base, form, req)
         })?;
-        let url = format!("http://127.0.0.1:{}/api/packages/{owner}/npm/", server.port());
+        let url = format!(
+            "http://127.0.0.1:{}/api/packages/{owner}/npm/",
+            server.port()
+        );
         let _ = base.set(url.clone());
         Ok(Self {
             server,
@@ -125,7 +128,7 @@ fn route(upstream: &str, prefix: &str, base: &str, form: TarballForm, req: &Requ
     }
     let file = match (req.method.as_str(), tail) {
         ("GET" | "PUT", [] | [""]) => None,
-        ("GET", ["-", _version, file] | ["-", file]) => Some(percent_decode(file)),
+        ("GET", ["-", _, file] | ["-", file]) => Some(percent_decode(file)),
         _ => return not_found_json(),
     };
     match file {
@@ -136,7 +139,11 @@ fn route(upstream: &str, prefix: &str, base: &str, form: TarballForm, req: &Requ
 }
 
 fn bad_gateway(err: &anyhow::Error) -> Reply {
-    Reply::bytes(502, "text/plain; charset=utf-8", format!("upstream: {err:#}\n"))
+    Reply::bytes(
+        502,
+        "text/plain; charset=utf-8",
+        format!("upstream: {err:#}\n"),
+    )
 }
 
 fn forward_tarball(upstream: &str, name: &str, file: &str) -> Reply {
@@ -188,7 +195,10 @@ fn forward_packument(upstream: &str, base: &str, form: TarballForm, name: &str) 
         .and_then(serde_json::Value::as_object_mut)
     {
         for (version, doc) in versions.iter_mut() {
-            let Some(dist) = doc.get_mut("dist").and_then(serde_json::Value::as_object_mut) else {
+            let Some(dist) = doc
+                .get_mut("dist")
+                .and_then(serde_json::Value::as_object_mut)
+            else {
                 continue;
             };
             let file = dist
@@ -205,22 +215,126 @@ fn forward_packument(upstream: &str, base: &str, form: TarballForm, name: &str) 
             );
         }
     }
-    Reply::bytes(
-        200,
-        "application/json;charset=utf-8",
-        format!("{doc}\n"),
-    )
+    Reply::bytes(200, "application/json;charset=utf-8", format!("{doc}\n"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::get;
+    use crate::packer::{PackTool, Packer};
+
+    const NAME: &str = "@bytelyst/errors";
+
+    #[test]
+    fn serves_verdaccio_under_gitea_paths_in_both_tarball_forms() {
+        let registry = Verdaccio::start().unwrap();
+        let token = registry.create_user("gitea", "gitea-pass").unwrap();
+        let legacy = GiteaProxy::start(&registry, "acme", TarballForm::Legacy).unwrap();
+        let standard = GiteaProxy::start(&registry, "acme", TarballForm::Standard).unwrap();
+        assert!(
+            legacy.url().ends_with("/api/packages/acme/npm/"),
+            "{}",
+            legacy.url()
+        );
+
+        // Publish through the proxy with the real npm CLI: the registry URL has a path.
+        let packed = Packer::new(NAME, "1.0.0")
+            .unwrap()
+            .pack(PackTool::Npm)
+            .unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let npmrc = scratch.path().join("npmrc");
+        let authority = legacy.url().trim_start_matches("http:").to_owned();
+        std::fs::write(
+            &npmrc,
+            format!("{authority}:_authToken={token}\nupdate-notifier=false\n"),
+        )
+        .unwrap();
+        let out = std::process::Command::new("npm")
+            .arg("publish")
+            .arg(&packed.path)
+            .arg("--registry")
+            .arg(legacy.url())
+            .arg("--userconfig")
+            .arg(&npmrc)
+            .output()
+            .unwrap();
+        crate::node::check_output(&out, "npm publish through the proxy").unwrap();
+        let put = legacy
+            .server()
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "PUT")
+            .unwrap();
+        assert_eq!(
+            put.header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
+
+        for (proxy, form) in [
+            (&legacy, TarballForm::Legacy),
+            (&standard, TarballForm::Standard),
+        ] {
+            for spelling in [
+                "@bytelyst%2ferrors",
+                "%40bytelyst%2Ferrors",
+                "@bytelyst/errors",
+            ] {
+                let resp = get(&format!("{}{spelling}", proxy.url())).unwrap();
+                assert_eq!(resp.status, 200, "{form:?} {spelling}");
+                let doc: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+                let tarball = doc["versions"]["1.0.0"]["dist"]["tarball"]
+                    .as_str()
+                    .unwrap();
+                assert_eq!(tarball, proxy.tarball_url(NAME, "1.0.0"));
+                assert_eq!(get(tarball).unwrap().body, packed.bytes, "{tarball}");
+            }
+            // Both tarball routes are served whatever the advertised form.
+            for any in [TarballForm::Legacy, TarballForm::Standard] {
+                let url = proxy.tarball_url_in(any, NAME, "1.0.0");
+                assert_eq!(get(&url).unwrap().body, packed.bytes, "{url}");
+            }
+        }
+        assert_eq!(
+            legacy.tarball_url(NAME, "1.0.0"),
+            format!(
+                "{}%40bytelyst%2Ferrors/-/1.0.0/errors-1.0.0.tgz",
+                legacy.url()
+            )
+        );
+        assert_eq!(
+            standard.tarball_url(NAME, "1.0.0"),
+            format!("{}@bytelyst/errors/-/errors-1.0.0.tgz", standard.url())
+        );
+
+        // Outside the base path, and unknown packages or files.
+        let root = legacy.url().replace("/api/packages/acme/npm/", "/");
+        assert_eq!(
+            get(&format!("{root}@bytelyst%2ferrors")).unwrap().status,
+            404
+        );
+        assert_eq!(
+            get(&format!("{}@bytelyst%2fnope", legacy.url()))
+                .unwrap()
+                .status,
+            404
+        );
+        let missing = legacy.tarball_url(NAME, "9.9.9");
+        assert_eq!(get(&missing).unwrap().status, 404);
+    }
 
     #[test]
     fn legacy_urls_query_escape_the_name() {
         let base = "http://h/api/packages/u/npm/";
         assert_eq!(
-            tarball_url(base, TarballForm::Legacy, "@scope/test-package", "1.0.1-pre", "test-package-1.0.1-pre.tgz"),
+            tarball_url(
+                base,
+                TarballForm::Legacy,
+                "@scope/test-package",
+                "1.0.1-pre",
+                "test-package-1.0.1-pre.tgz"
+            ),
             "http://h/api/packages/u/npm/%40scope%2Ftest-package/-/1.0.1-pre/test-package-1.0.1-pre.tgz"
         );
         assert_eq!(

@@ -4,7 +4,7 @@
 //! Blocking on purpose: no async runtime inside the harness, so it can be called from plain
 //! `#[test]`s and from `#[tokio::test]`s alike. Every connection is `Connection: close`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
@@ -60,7 +60,8 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> R
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
 
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    let mut head =
+        format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -74,8 +75,8 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> R
         .with_context(|| format!("sending {method} {url}"))?;
 
     let mut reader = BufReader::new(stream);
-    let (status_line, headers) =
-        read_head(&mut reader).with_context(|| format!("reading the response to {method} {url}"))?;
+    let (status_line, headers) = read_head(&mut reader)
+        .with_context(|| format!("reading the response to {method} {url}"))?;
     let status = status_line
         .split_whitespace()
         .nth(1)
@@ -251,10 +252,16 @@ mod tests {
     fn chunked_and_length_bodies_decode() {
         let raw = b"4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n";
         let headers = vec![("Transfer-Encoding".to_owned(), "chunked".to_owned())];
-        assert_eq!(read_body(&mut &raw[..], &headers, true).unwrap(), b"abcdefg");
+        assert_eq!(
+            read_body(&mut &raw[..], &headers, true).unwrap(),
+            b"abcdefg"
+        );
 
         let headers = vec![("content-length".to_owned(), "3".to_owned())];
-        assert_eq!(read_body(&mut &b"abcdef"[..], &headers, true).unwrap(), b"abc");
+        assert_eq!(
+            read_body(&mut &b"abcdef"[..], &headers, true).unwrap(),
+            b"abc"
+        );
         assert!(read_body(&mut &b"ab"[..], &headers, true).is_err());
     }
 

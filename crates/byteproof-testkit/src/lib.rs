@@ -17,8 +17,8 @@
 //! a [`Verdaccio`] is dropped during a panic. A missing tool is an error carrying
 //! [`INSTALL_HINT`], never a skip.
 
-pub mod http;
 mod gitea;
+pub mod http;
 mod node;
 mod packer;
 mod scripted;
@@ -31,3 +31,7 @@ pub use node::{
 pub use packer::{PackTool, Packed, Packer};
 pub use scripted::{FakeRegistry, Reply, Request, RunningFakeRegistry, ScriptedServer};
 pub use verdaccio::Verdaccio;
+
+/// Re-exported because [`Reply::json`] and [`Verdaccio::packument`] speak [`serde_json::Value`],
+/// and so that `cargo xtask` can read `cargo metadata` without a dependency of its own.
+pub use serde_json;

@@ -115,7 +115,10 @@ pub fn ensure_node_tools(workspace_root: &Path) -> Result<()> {
         .env("npm_config_update_notifier", "false")
         .output()
         .with_context(|| format!("running npm ci in {}", dir.display()))?;
-    check_output(&out, &format!("npm ci --no-audit --no-fund (in {})", dir.display()))
+    check_output(
+        &out,
+        &format!("npm ci --no-audit --no-fund (in {})", dir.display()),
+    )
 }
 
 /// Turns a failed command's output into an error that shows both streams.

@@ -10,6 +10,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, bail};
@@ -36,13 +37,22 @@ impl PackTool {
     }
 }
 
-/// A packed tarball. `path` lives in the [`Packer`]'s temp dir, so it is valid while the packer is.
+/// A packed tarball. `path` lives in the [`Packer`]'s temp dir, which stays on disk while this
+/// value (or the packer) does.
 #[derive(Debug, Clone)]
 pub struct Packed {
     /// The `.tgz` file.
     pub path: PathBuf,
     /// Its bytes.
     pub bytes: Vec<u8>,
+    _dir: Arc<TempDir>,
+}
+
+impl Packed {
+    /// Lowercase hex SHA-256 of the bytes.
+    pub fn sha256_hex(&self) -> String {
+        byteproof_hash::hash_bytes(&self.bytes).sha256_hex()
+    }
 }
 
 /// A package folder built from a template, packed on demand.
@@ -56,7 +66,7 @@ pub struct Packer {
     version: String,
     /// Relative path → (contents, executable).
     files: BTreeMap<PathBuf, (Vec<u8>, bool)>,
-    dir: TempDir,
+    dir: Arc<TempDir>,
     packs: AtomicU32,
 }
 
@@ -79,7 +89,7 @@ impl Packer {
             name: name.to_owned(),
             version: version.to_owned(),
             files: BTreeMap::new(),
-            dir,
+            dir: Arc::new(dir),
             packs: AtomicU32::new(0),
         };
         Ok(packer
@@ -130,7 +140,7 @@ impl Packer {
     }
 
     /// Writes the package folder (again, from scratch) and returns its path: usable with
-    /// [`crate::Verdaccio::npm_publish`].
+    /// [`crate::Verdaccio::npm_publish`]. The folder is deleted when the packer is dropped.
     pub fn package_dir(&self) -> Result<PathBuf> {
         let src = self.dir.path().join("package");
         if src.exists() {
@@ -183,16 +193,13 @@ impl Packer {
             .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
             .collect();
         let [path] = tgzs.as_slice() else {
-            bail!(
-                "{what} left {} .tgz files in {}",
-                tgzs.len(),
-                out.display()
-            );
+            bail!("{what} left {} .tgz files in {}", tgzs.len(), out.display());
         };
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         Ok(Packed {
             path: path.clone(),
             bytes,
+            _dir: Arc::clone(&self.dir),
         })
     }
 }
@@ -220,7 +227,9 @@ mod tests {
 
     #[test]
     fn the_template_has_an_executable_cli() {
-        let packer = Packer::new("plain", "0.1.0").unwrap().file("extra.txt", "x");
+        let packer = Packer::new("plain", "0.1.0")
+            .unwrap()
+            .file("extra.txt", "x");
         let dir = packer.package_dir().unwrap();
         let mode = fs::metadata(dir.join("bin/cli.js"))
             .unwrap()
@@ -229,7 +238,10 @@ mod tests {
         assert_eq!(mode & 0o777, 0o755);
         let pj: serde_json::Value =
             serde_json::from_slice(&fs::read(dir.join("package.json")).unwrap()).unwrap();
-        assert_eq!((pj["name"].as_str(), pj["version"].as_str()), (Some("plain"), Some("0.1.0")));
+        assert_eq!(
+            (pj["name"].as_str(), pj["version"].as_str()),
+            (Some("plain"), Some("0.1.0"))
+        );
         assert!(dir.join("extra.txt").is_file());
     }
 }

@@ -208,7 +208,10 @@ impl Drop for ScriptedServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept() so the thread sees the flag.
-        drop(TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)));
+        drop(TcpStream::connect_timeout(
+            &self.addr,
+            Duration::from_secs(1),
+        ));
         if let Some(thread) = self.accept_thread.take() {
             let _ = thread.join();
         }
@@ -530,13 +533,16 @@ mod tests {
 
     #[test]
     fn request_bodies_and_raw_paths_are_recorded() {
-        let server = ScriptedServer::start(|req| Reply::bytes(201, "text/plain", req.body.clone()))
-            .unwrap();
+        let server =
+            ScriptedServer::start(|req| Reply::bytes(201, "text/plain", req.body.clone())).unwrap();
         let url = format!("{}%40s%2Fn?write=true", server.url());
         let resp = send("PUT", &url, &[("Content-Type", "application/json")], b"{}").unwrap();
         assert_eq!((resp.status, resp.body.as_slice()), (201, &b"{}"[..]));
         let req = &server.requests()[0];
-        assert_eq!((req.method.as_str(), req.path.as_str()), ("PUT", "/%40s%2Fn?write=true"));
+        assert_eq!(
+            (req.method.as_str(), req.path.as_str()),
+            ("PUT", "/%40s%2Fn?write=true")
+        );
         assert_eq!(req.body, b"{}");
     }
 
