@@ -47,7 +47,9 @@ pub enum TarError {
     #[error("not a tar archive: the first header block is invalid")]
     NotTar,
     /// A header's checksum does not match its bytes.
-    #[error("tar header at offset {offset}: checksum mismatch (stored {stored}, computed {computed})")]
+    #[error(
+        "tar header at offset {offset}: checksum mismatch (stored {stored}, computed {computed})"
+    )]
     BadChecksum {
         /// Offset of the header block.
         offset: usize,

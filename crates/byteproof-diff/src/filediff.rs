@@ -110,7 +110,10 @@ pub fn classify(path: &str, a: &[u8], b: &[u8]) -> Vec<Reason> {
             return needed;
         }
         if is_json_path(path) {
-            if let (Ok(va), Ok(vb)) = (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)) {
+            if let (Ok(va), Ok(vb)) = (
+                serde_json::from_slice::<Value>(a),
+                serde_json::from_slice::<Value>(b),
+            ) {
                 if va == vb {
                     return vec![Reason::JsonFormat];
                 }
@@ -164,7 +167,10 @@ fn normalize(bytes: &[u8], steps: &[Norm]) -> Vec<u8> {
                 Some(body) => (body, true),
                 None => (line, false),
             };
-            let end = body.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |p| p + 1);
+            let end = body
+                .iter()
+                .rposition(|&b| b != b' ' && b != b'\t')
+                .map_or(0, |p| p + 1);
             v.extend_from_slice(&body[..end]);
             if cr {
                 v.push(b'\r');
@@ -207,9 +213,19 @@ pub fn diff_file(
     }
     let mut json_changes = Vec::new();
     if !over_cap && is_json_path(path) && reasons.contains(&Reason::Modified) {
-        if let (Ok(va), Ok(vb)) = (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)) {
+        if let (Ok(va), Ok(vb)) = (
+            serde_json::from_slice::<Value>(a),
+            serde_json::from_slice::<Value>(b),
+        ) {
             let mut truncated = false;
-            json_diff(&va, &vb, &mut String::new(), &mut json_changes, limits.max_json_changes, &mut truncated);
+            json_diff(
+                &va,
+                &vb,
+                &mut String::new(),
+                &mut json_changes,
+                limits.max_json_changes,
+                &mut truncated,
+            );
             if truncated {
                 caps.push("json-changes");
             }
@@ -291,17 +307,33 @@ fn compact(v: &Value) -> String {
     s
 }
 
-fn json_diff(a: &Value, b: &Value, path: &mut String, out: &mut Vec<JsonChange>, max: usize, truncated: &mut bool) {
+fn json_diff(
+    a: &Value,
+    b: &Value,
+    path: &mut String,
+    out: &mut Vec<JsonChange>,
+    max: usize,
+    truncated: &mut bool,
+) {
     if a == b {
         return;
     }
-    let mut push = |out: &mut Vec<JsonChange>, path: &str, change, a: Option<&Value>, b: Option<&Value>| {
+    let push = |out: &mut Vec<JsonChange>,
+                truncated: &mut bool,
+                path: &str,
+                change,
+                a: Option<&Value>,
+                b: Option<&Value>| {
         if out.len() >= max {
             *truncated = true;
             return;
         }
         out.push(JsonChange {
-            path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+            path: if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path.to_owned()
+            },
             change,
             a: a.map(compact),
             b: b.map(compact),
@@ -315,14 +347,14 @@ fn json_diff(a: &Value, b: &Value, path: &mut String, out: &mut Vec<JsonChange>,
                 path.push_str(&k.replace('~', "~0").replace('/', "~1"));
                 match mb.get(k) {
                     Some(vb) => json_diff(va, vb, path, out, max, truncated),
-                    None => push(out, path, "removed", Some(va), None),
+                    None => push(out, truncated, path, "removed", Some(va), None),
                 }
                 path.truncate(len);
             }
             for (k, vb) in mb {
                 if !ma.contains_key(k) {
                     let p = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
-                    push(out, &p, "added", None, Some(vb));
+                    push(out, truncated, &p, "added", None, Some(vb));
                 }
             }
         }
@@ -333,13 +365,13 @@ fn json_diff(a: &Value, b: &Value, path: &mut String, out: &mut Vec<JsonChange>,
                 path.push_str(&i.to_string());
                 match (xa.get(i), xb.get(i)) {
                     (Some(va), Some(vb)) => json_diff(va, vb, path, out, max, truncated),
-                    (Some(va), None) => push(out, path, "removed", Some(va), None),
-                    (None, Some(vb)) => push(out, path, "added", None, Some(vb)),
+                    (Some(va), None) => push(out, truncated, path, "removed", Some(va), None),
+                    (None, Some(vb)) => push(out, truncated, path, "added", None, Some(vb)),
                     (None, None) => {}
                 }
                 path.truncate(len);
             }
         }
-        _ => push(out, path, "changed", Some(a), Some(b)),
+        _ => push(out, truncated, path, "changed", Some(a), Some(b)),
     }
 }

@@ -78,14 +78,21 @@ pub fn os_name(os: u8) -> &'static str {
 /// Parses the gzip member header starting at `data[offset..]`.
 pub fn parse_header(data: &[u8], offset: usize) -> Result<GzipHeader, GzipError> {
     let d = data.get(offset..).unwrap_or_default();
-    if d.len() < 2 || d[0] != 0x1f || d[1] != 0x8b {
-        if d.len() < 2 && d.first().is_none_or(|&b| b == 0x1f) && offset == 0 && !d.is_empty() {
-            return Err(GzipError::Truncated { what: "gzip header", offset });
+    match d {
+        [0x1f, 0x8b, ..] => {}
+        [0x1f] => {
+            return Err(GzipError::Truncated {
+                what: "gzip header",
+                offset: offset + 1,
+            });
         }
-        return Err(GzipError::NotGzip);
+        _ => return Err(GzipError::NotGzip),
     }
     if d.len() < 10 {
-        return Err(GzipError::Truncated { what: "gzip header", offset: offset + d.len() });
+        return Err(GzipError::Truncated {
+            what: "gzip header",
+            offset: offset + d.len(),
+        });
     }
     let cm = d[2];
     if cm != 8 {
@@ -98,28 +105,47 @@ pub fn parse_header(data: &[u8], offset: usize) -> Result<GzipHeader, GzipError>
     let mtime = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
     let (xfl, os) = (d[8], d[9]);
     let mut pos = 10;
-    let truncated = |what, at: usize| GzipError::Truncated { what, offset: offset + at };
+    let truncated = |what, at: usize| GzipError::Truncated {
+        what,
+        offset: offset + at,
+    };
     let mut raw_extra = None;
     if flg & FEXTRA != 0 {
-        let len_bytes = d.get(pos..pos + 2).ok_or_else(|| truncated("gzip FEXTRA length", pos))?;
+        let len_bytes = d
+            .get(pos..pos + 2)
+            .ok_or_else(|| truncated("gzip FEXTRA length", pos))?;
         let xlen = usize::from(u16::from_le_bytes([len_bytes[0], len_bytes[1]]));
         pos += 2;
-        let extra = d.get(pos..pos + xlen).ok_or_else(|| truncated("gzip FEXTRA field", pos))?;
+        let extra = d
+            .get(pos..pos + xlen)
+            .ok_or_else(|| truncated("gzip FEXTRA field", pos))?;
         raw_extra = Some(extra.to_vec());
         pos += xlen;
     }
-    let mut zero_terminated = |pos: &mut usize, what| -> Result<Vec<u8>, GzipError> {
+    let zero_terminated = |pos: &mut usize, what| -> Result<Vec<u8>, GzipError> {
         let rest = d.get(*pos..).unwrap_or_default();
-        let end = rest.iter().position(|&b| b == 0).ok_or_else(|| truncated(what, d.len()))?;
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| truncated(what, d.len()))?;
         let value = rest[..end].to_vec();
         *pos += end + 1;
         Ok(value)
     };
-    let raw_name = if flg & FNAME != 0 { Some(zero_terminated(&mut pos, "gzip FNAME")?) } else { None };
-    let raw_comment =
-        if flg & FCOMMENT != 0 { Some(zero_terminated(&mut pos, "gzip FCOMMENT")?) } else { None };
+    let raw_name = if flg & FNAME != 0 {
+        Some(zero_terminated(&mut pos, "gzip FNAME")?)
+    } else {
+        None
+    };
+    let raw_comment = if flg & FCOMMENT != 0 {
+        Some(zero_terminated(&mut pos, "gzip FCOMMENT")?)
+    } else {
+        None
+    };
     let (header_crc, header_crc_ok) = if flg & FHCRC != 0 {
-        let b = d.get(pos..pos + 2).ok_or_else(|| truncated("gzip FHCRC", pos))?;
+        let b = d
+            .get(pos..pos + 2)
+            .ok_or_else(|| truncated("gzip FHCRC", pos))?;
         let stored = u16::from_le_bytes([b[0], b[1]]);
         let mut crc = Crc::new();
         crc.update(&d[..pos]);
@@ -136,8 +162,12 @@ pub fn parse_header(data: &[u8], offset: usize) -> Result<GzipHeader, GzipError>
         xfl,
         os,
         extra: raw_extra.as_deref().map(hex),
-        name: raw_name.as_deref().map(|n| String::from_utf8_lossy(n).into_owned()),
-        comment: raw_comment.as_deref().map(|c| String::from_utf8_lossy(c).into_owned()),
+        name: raw_name
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned()),
+        comment: raw_comment
+            .as_deref()
+            .map(|c| String::from_utf8_lossy(c).into_owned()),
         header_crc,
         header_crc_ok,
         len: pos,
@@ -223,11 +253,17 @@ pub fn gunzip(data: &[u8], cap: u64) -> Result<Gunzipped, GzipError> {
             match result {
                 Ok(Status::StreamEnd) => break Status::StreamEnd,
                 Ok(_) if consumed == 0 && produced == 0 => {
-                    return Err(GzipError::Truncated { what: "deflate stream", offset: in_pos });
+                    return Err(GzipError::Truncated {
+                        what: "deflate stream",
+                        offset: in_pos,
+                    });
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    return Err(GzipError::Corrupt { offset, message: err.to_string() });
+                    return Err(GzipError::Corrupt {
+                        offset,
+                        message: err.to_string(),
+                    });
                 }
             }
         };
@@ -244,11 +280,17 @@ pub fn gunzip(data: &[u8], cap: u64) -> Result<Gunzipped, GzipError> {
                 isize: None,
                 isize_ok: None,
             });
-            return Ok(Gunzipped { members, trailing: data.len()..data.len(), tar, capped: true });
+            return Ok(Gunzipped {
+                members,
+                trailing: data.len()..data.len(),
+                tar,
+                capped: true,
+            });
         }
-        let trailer = data
-            .get(in_pos..in_pos + 8)
-            .ok_or(GzipError::Truncated { what: "gzip trailer", offset: in_pos })?;
+        let trailer = data.get(in_pos..in_pos + 8).ok_or(GzipError::Truncated {
+            what: "gzip trailer",
+            offset: in_pos,
+        })?;
         let stored_crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let stored_isize = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
         members.push(GzipMember {
@@ -264,11 +306,21 @@ pub fn gunzip(data: &[u8], cap: u64) -> Result<Gunzipped, GzipError> {
         });
         offset = in_pos + 8;
         if offset == data.len() {
-            return Ok(Gunzipped { members, trailing: offset..offset, tar, capped });
+            return Ok(Gunzipped {
+                members,
+                trailing: offset..offset,
+                tar,
+                capped,
+            });
         }
         // Another member only if the rest parses as a gzip header; anything else is trailing data.
         if parse_header(data, offset).is_err() {
-            return Ok(Gunzipped { members, trailing: offset..data.len(), tar, capped });
+            return Ok(Gunzipped {
+                members,
+                trailing: offset..data.len(),
+                tar,
+                capped,
+            });
         }
     }
 }

@@ -80,8 +80,12 @@ impl Scorer {
 }
 
 /// Fingerprints one side from its gzip layer and parsed entries.
-pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fingerprint {
-    let mut s = Scorer { scores: [0; 4], evidence: Vec::new() };
+pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
+    let tar_bytes = &gz.tar;
+    let mut s = Scorer {
+        scores: [0; 4],
+        evidence: Vec::new(),
+    };
     if let Some(first) = gz.members.first() {
         let h = &first.header;
         match (h.xfl, h.os) {
@@ -90,7 +94,11 @@ pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fi
                 &[(NPM, 3), (PNPM, -2), (YARN1, -2), (BERRY, -2)],
             ),
             (0, 3 | 10 | 19) => s.clue(
-                format!("gzip XFL 0 with OS {} ({}): Node createGzip at the default level", h.os, h.os_name()),
+                format!(
+                    "gzip XFL 0 with OS {} ({}): Node createGzip at the default level",
+                    h.os,
+                    h.os_name()
+                ),
                 &[(NPM, -2), (PNPM, 1), (YARN1, 1), (BERRY, 1)],
             ),
             (xfl, os) => s.clue(
@@ -106,19 +114,34 @@ pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fi
         }
     }
     if gz.members.len() > 1 || !gz.trailing.is_empty() {
-        s.clue("several gzip members or trailing bytes: not a packer's own output".into(), &ALL.map(|w| (w, -4)));
+        s.clue(
+            "several gzip members or trailing bytes: not a packer's own output".into(),
+            &ALL.map(|w| (w, -4)),
+        );
     }
     let entries = &archive.entries;
     if entries.is_empty() {
         return finish(s);
     }
-    if entries.iter().all(|e| e.path.starts_with("package/") || e.path == "package") {
+    if entries
+        .iter()
+        .all(|e| e.path.starts_with("package/") || e.path == "package")
+    {
         s.clue("every path under `package/`".into(), &ALL.map(|w| (w, 1)));
     } else {
-        s.clue("paths not all under `package/`: not packed by an npm-family packer".into(), &ALL.map(|w| (w, -3)));
+        s.clue(
+            "paths not all under `package/`: not packed by an npm-family packer".into(),
+            &ALL.map(|w| (w, -3)),
+        );
     }
-    let files: Vec<_> = entries.iter().filter(|e| e.kind == EntryKind::File).collect();
-    let dirs = entries.iter().filter(|e| e.kind == EntryKind::Directory).count();
+    let files: Vec<_> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .collect();
+    let dirs = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Directory)
+        .count();
     if dirs > 0 {
         s.clue(
             format!("{dirs} directory entries: yarn classic writes them, npm, pnpm and yarn berry do not"),
@@ -153,7 +176,7 @@ pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fi
     }
     // header field encodings
     let uid_field = |e: &crate::tar::TarEntry| e.raw_header[108..116].to_vec();
-    let first_uid = uid_field(entries[0]);
+    let first_uid = uid_field(&entries[0]);
     if entries.iter().all(|e| uid_field(e) == first_uid) {
         if first_uid.iter().all(|&b| b == 0) {
             s.clue(
@@ -166,18 +189,32 @@ pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fi
                 &[(NPM, -2), (PNPM, 1), (YARN1, 1), (BERRY, 1)],
             );
         } else {
-            s.clue(format!("uid field encoded as {:?}", String::from_utf8_lossy(&first_uid)), &[]);
+            s.clue(
+                format!(
+                    "uid field encoded as {:?}",
+                    String::from_utf8_lossy(&first_uid)
+                ),
+                &[],
+            );
         }
     }
     let mtime_field = &entries[0].raw_header[136..148];
     if mtime_field[11] == 0 && mtime_field[10] == b' ' {
-        s.clue("mtime field ends in ` \\0` (node-tar style)".into(), &[(NPM, 1)]);
+        s.clue(
+            "mtime field ends in ` \\0` (node-tar style)".into(),
+            &[(NPM, 1)],
+        );
     } else if mtime_field[11] == b' ' && mtime_field[..11].iter().all(u8::is_ascii_digit) {
-        s.clue("mtime field is 11 octal digits and a space (tar-stream style)".into(), &[(PNPM, 1), (BERRY, 1), (YARN1, 1)]);
+        s.clue(
+            "mtime field is 11 octal digits and a space (tar-stream style)".into(),
+            &[(PNPM, 1), (BERRY, 1), (YARN1, 1)],
+        );
     }
     // entry order (files only)
     let paths: Vec<&str> = files.iter().map(|e| e.path.as_str()).collect();
-    let npm_sorted = paths.windows(2).all(|w| npm_sort_key(w[0]) <= npm_sort_key(w[1]));
+    let npm_sorted = paths
+        .windows(2)
+        .all(|w| npm_sort_key(w[0]) <= npm_sort_key(w[1]));
     let byte_sorted = paths.windows(2).all(|w| w[0] <= w[1]);
     match (npm_sorted, byte_sorted) {
         (true, false) => s.clue(
@@ -198,7 +235,10 @@ pub fn fingerprint(gz: &Gunzipped, tar_bytes: &[u8], archive: &TarArchive) -> Fi
     if let Some(pj) = files.iter().find(|e| e.path == "package/package.json") {
         let bytes = &tar_bytes[pj.data.clone()];
         if bytes.ends_with(b"\n") {
-            s.clue("package.json ends with a newline (kept as on disk: npm, yarn classic)".into(), &[(NPM, 1), (YARN1, 1), (PNPM, -1), (BERRY, -1)]);
+            s.clue(
+                "package.json ends with a newline (kept as on disk: npm, yarn classic)".into(),
+                &[(NPM, 1), (YARN1, 1), (PNPM, -1), (BERRY, -1)],
+            );
         } else if bytes.starts_with(b"{\n  \"") {
             s.clue(
                 "package.json is 2-space JSON without a final newline (re-serialised: pnpm, yarn berry)".into(),
@@ -213,11 +253,20 @@ fn finish(s: Scorer) -> Fingerprint {
     let best = *s.scores.iter().max().unwrap_or(&0);
     let winners: Vec<usize> = (0..4).filter(|&i| s.scores[i] == best).collect();
     let producer = if best >= 4 && winners.len() == 1 {
-        [Producer::Npm, Producer::Pnpm, Producer::YarnClassic, Producer::YarnBerry][winners[0]]
+        [
+            Producer::Npm,
+            Producer::Pnpm,
+            Producer::YarnClassic,
+            Producer::YarnBerry,
+        ][winners[0]]
     } else {
         Producer::Unknown
     };
-    Fingerprint { producer, scores: s.scores, evidence: s.evidence }
+    Fingerprint {
+        producer,
+        scores: s.scores,
+        evidence: s.evidence,
+    }
 }
 
 /// An approximation of npm-packlist's sort key: lower-cased extension, lower-cased basename,

@@ -18,14 +18,19 @@ pub trait Compressor {
     /// The default calls [`Compressor::deflate_raw`] once per level; engines that are costly to
     /// start (a subprocess) should override it to do all levels at once.
     fn deflate_raw_levels(&mut self, data: &[u8], levels: &[u32]) -> Result<Vec<Vec<u8>>, String> {
-        levels.iter().map(|&level| self.deflate_raw(data, level)).collect()
+        levels
+            .iter()
+            .map(|&level| self.deflate_raw(data, level))
+            .collect()
     }
 
     /// Raw deflate of `data` at `level` (1–9).
     fn deflate_raw(&mut self, data: &[u8], level: u32) -> Result<Vec<u8>, String>;
 }
 
-/// flate2 with the backend it was built with (miniz_oxide by default).
+/// flate2 with the backend this workspace builds it with: miniz_oxide (flate2's default
+/// `rust_backend`). If a crate ever enables another flate2 backend (`zlib-rs`, `zlib-ng`), the
+/// streams change and [`Compressor::name`] here must change with them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flate2Compressor;
 

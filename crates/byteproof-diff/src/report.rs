@@ -151,8 +151,8 @@ impl Reason {
             GzipMtime | GzipOs | GzipXfl | GzipName | GzipExtra | GzipComment => Layer::GzipHeader,
             DeflateStream | GzipMembers | TrailingData => Layer::Compression,
             HeaderEncoding => Layer::TarEncoding,
-            EntryOrder | Mode | ExecBit | Uid | Gid | Uname | Gname | Mtime | EntryType | DirEntries
-            | Pax => Layer::Metadata,
+            EntryOrder | Mode | ExecBit | Uid | Gid | Uname | Gname | Mtime | EntryType
+            | DirEntries | Pax => Layer::Metadata,
             Crlf | EofNewline | TrailingWhitespace | JsonFormat => Layer::Formatting,
             Modified | Added | Removed => Layer::Content,
         }
@@ -274,7 +274,9 @@ pub struct SideReport {
     pub tar_size: u64,
     /// Number of tar entries read.
     pub entries: usize,
-    /// gzip members in order (the first one's header is the usual one to read).
+    /// The first gzip member's header, field by field.
+    pub gzip: crate::gzip::GzipHeader,
+    /// gzip members in order, with trailer checks.
     pub gzip_members: Vec<GzipMember>,
     /// Bytes after the last gzip member.
     pub trailing_bytes: usize,
@@ -379,21 +381,23 @@ impl DiffReport {
 
     /// One line, e.g. `divergent at metadata: exec-bit on bin/cli.js; entry-order`.
     ///
-    /// Reasons are listed deepest layer first; entry paths lose a `package/` prefix and at most
-    /// three are named per reason.
+    /// Reasons are listed deepest layer first (within a layer, per-entry reasons first); entry
+    /// paths lose a `package/` prefix and at most three are named per reason.
     pub fn summary_line(&self) -> String {
         if self.verdict == Layer::Identical {
             return "identical".to_owned();
         }
         let mut reasons: Vec<&ReasonFinding> = self.reasons.iter().collect();
-        reasons.sort_by_key(|r| std::cmp::Reverse(r.layer));
+        // Deepest layer first; within a layer, reasons naming entries before archive-wide ones.
+        reasons.sort_by_key(|r| (std::cmp::Reverse(r.layer), !r.code.names_entries(), r.code));
         let parts: Vec<String> = reasons
             .iter()
             .map(|r| {
                 if !r.code.names_entries() || r.entries.is_empty() {
                     return r.code.to_string();
                 }
-                let mut names: Vec<&str> = r.entries.iter().take(3).map(|e| short_path(e)).collect();
+                let mut names: Vec<&str> =
+                    r.entries.iter().take(3).map(|e| short_path(e)).collect();
                 let more = r.entries.len().saturating_sub(3);
                 let mut text = format!("{} on {}", r.code, names.join(", "));
                 if more > 0 {

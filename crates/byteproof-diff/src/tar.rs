@@ -95,8 +95,8 @@ pub struct TarEntry {
     pub link: String,
     /// Device major and minor numbers.
     pub dev: (u64, u64),
-    /// PAX records that are not already reflected in the fields above (atime, ctime, xattrs …),
-    /// local and global merged.
+    /// Local PAX records that are not already reflected in the fields above (atime, ctime,
+    /// xattrs …). Global records are in [`TarArchive::global_pax`].
     pub pax_extra: BTreeMap<String, String>,
     /// Header layout.
     pub format: HeaderFormat,
@@ -182,7 +182,11 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
                 if archive.entries.is_empty() {
                     return Err(TarError::NotTar);
                 }
-                return Err(TarError::Truncated { path: String::new(), offset, size: 0 });
+                return Err(TarError::Truncated {
+                    path: String::new(),
+                    offset,
+                    size: 0,
+                });
             }
             if limits.input_capped {
                 archive.stopped = Some(TarStop::DecompressedCap);
@@ -196,8 +200,10 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
             return Ok(archive);
         }
         let header: [u8; BLOCK] = block.try_into().unwrap_or([0; BLOCK]);
-        let first = archive.entries.is_empty() && ext_start.is_none() && archive.global_raw.is_empty();
-        check_checksum(&header, offset).map_err(|err| if first { TarError::NotTar } else { err })?;
+        let first =
+            archive.entries.is_empty() && ext_start.is_none() && archive.global_raw.is_empty();
+        check_checksum(&header, offset)
+            .map_err(|err| if first { TarError::NotTar } else { err })?;
         let num = |field: &'static str, range: Range<usize>| {
             parse_number(&header[range]).ok_or(TarError::BadNumber { offset, field })
         };
@@ -241,7 +247,9 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
             b'g' => {
                 for (k, v) in parse_pax(data).ok_or(TarError::BadPax { offset })? {
                     global.insert(k.clone(), v.clone());
-                    archive.global_pax.insert(k, String::from_utf8_lossy(&v).into_owned());
+                    archive
+                        .global_pax
+                        .insert(k, String::from_utf8_lossy(&v).into_owned());
                 }
                 archive.global_raw.push(offset..next.min(tar.len()));
             }
@@ -255,11 +263,15 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
             }
             _ => {
                 if archive.entries.len() >= limits.max_entries {
-                    archive.stopped = Some(TarStop::Entries { limit: limits.max_entries });
+                    archive.stopped = Some(TarStop::Entries {
+                        limit: limits.max_entries,
+                    });
                     return Ok(archive);
                 }
+                let local = std::mem::take(&mut pending_pax);
+                let local_keys: Vec<String> = local.keys().cloned().collect();
                 let mut pax = global.clone();
-                pax.extend(std::mem::take(&mut pending_pax));
+                pax.extend(local);
                 let path_bytes = pax
                     .remove("path")
                     .or_else(|| pending_long_name.take())
@@ -272,7 +284,8 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
                 pending_long_link = None;
                 let text = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
                 let pax_num = |pax: &mut BTreeMap<String, Vec<u8>>, key: &str| {
-                    pax.remove(key).and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok())
+                    pax.remove(key)
+                        .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok())
                 };
                 let uid = match pax_num(&mut pax, "uid") {
                     Some(v) => v,
@@ -283,12 +296,20 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
                     None => num("gid", 116..124)?,
                 };
                 let size_eff = pax_num(&mut pax, "size").unwrap_or(size);
-                let (mtime, mtime_frac) = match pax.remove("mtime").and_then(|v| parse_pax_time(&v)) {
+                let (mtime, mtime_frac) = match pax.remove("mtime").and_then(|v| parse_pax_time(&v))
+                {
                     Some(t) => t,
-                    None => (i64::try_from(num("mtime", 136..148)?).unwrap_or(i64::MAX), String::new()),
+                    None => (
+                        i64::try_from(num("mtime", 136..148)?).unwrap_or(i64::MAX),
+                        String::new(),
+                    ),
                 };
-                let uname = pax.remove("uname").unwrap_or_else(|| until_nul(&header[265..297]).to_vec());
-                let gname = pax.remove("gname").unwrap_or_else(|| until_nul(&header[297..329]).to_vec());
+                let uname = pax
+                    .remove("uname")
+                    .unwrap_or_else(|| until_nul(&header[265..297]).to_vec());
+                let gname = pax
+                    .remove("gname")
+                    .unwrap_or_else(|| until_nul(&header[297..329]).to_vec());
                 let mode = num("mode", 100..108)?;
                 let format = match (&header[257..263], &header[263..265]) {
                     (b"ustar\0", b"00") => HeaderFormat::Ustar,
@@ -319,7 +340,12 @@ pub fn parse(tar: &[u8], limits: TarLimits) -> Result<TarArchive, TarError> {
                     size: size_eff,
                     link: text(link_bytes),
                     dev,
-                    pax_extra: pax.into_iter().map(|(k, v)| (k, text(v))).collect(),
+                    // Global records are compared once, archive-wide; only local ones here.
+                    pax_extra: pax
+                        .into_iter()
+                        .filter(|(k, _)| local_keys.contains(k))
+                        .map(|(k, v)| (k, text(v)))
+                        .collect(),
                     format,
                     offset,
                     raw_header: header,
@@ -362,21 +388,40 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
 }
 
 fn check_checksum(header: &[u8; BLOCK], offset: usize) -> Result<(), TarError> {
-    let stored = parse_number(&header[148..156]).ok_or(TarError::BadNumber { offset, field: "chksum" })?;
+    let stored = parse_number(&header[148..156]).ok_or(TarError::BadNumber {
+        offset,
+        field: "chksum",
+    })?;
     let unsigned: u64 = header
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     let signed: i64 = header
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { i64::from(b as i8) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                i64::from(b as i8)
+            }
+        })
         .sum();
     if stored == unsigned || i64::try_from(stored).ok() == Some(signed) {
         Ok(())
     } else {
-        Err(TarError::BadChecksum { offset, stored, computed: unsigned })
+        Err(TarError::BadChecksum {
+            offset,
+            stored,
+            computed: unsigned,
+        })
     }
 }
 
@@ -442,4 +487,53 @@ pub fn is_unsafe_path(path: &str) -> bool {
         || path.starts_with('\\')
         || path.as_bytes().get(1) == Some(&b':')
         || path.split(['/', '\\']).any(|c| c == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_every_encoding() {
+        assert_eq!(parse_number(b"000644 \0"), Some(0o644));
+        assert_eq!(parse_number(b"0000644\0"), Some(0o644));
+        assert_eq!(parse_number(b"\0\0\0\0\0\0\0\0"), Some(0));
+        assert_eq!(parse_number(b"   644  "), Some(0o644));
+        assert_eq!(parse_number(b"3560116604 \0"), Some(499_162_500));
+        assert_eq!(parse_number(b"03560116604 "), Some(499_162_500));
+        assert_eq!(
+            parse_number(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+            Some(256)
+        );
+        assert_eq!(parse_number(&[0xff; 12]), None);
+        assert_eq!(parse_number(b"12x4"), None);
+        assert_eq!(parse_number(b"12 4"), None);
+    }
+
+    #[test]
+    fn pax_records_parse_and_reject() {
+        let ok = parse_pax(b"15 path=a/b.js\n21 mtime=1.500000000\n").unwrap();
+        assert_eq!(ok[0], ("path".to_owned(), b"a/b.js".to_vec()));
+        assert_eq!(parse_pax_time(&ok[1].1), Some((1, "5".to_owned())));
+        assert!(parse_pax(b"99 path=x\n").is_none());
+        assert!(parse_pax(b"x path=x\n").is_none());
+        assert!(parse_pax(b"9 pathx\n").is_none());
+    }
+
+    #[test]
+    fn unsafe_paths() {
+        for p in [
+            "/etc/passwd",
+            "package/../../x",
+            "..",
+            "C:\\x",
+            "\\server\\x",
+            "a\\..\\b",
+        ] {
+            assert!(is_unsafe_path(p), "{p}");
+        }
+        for p in ["package/a..b", "package/.hidden", "package/x/y.js"] {
+            assert!(!is_unsafe_path(p), "{p}");
+        }
+    }
 }

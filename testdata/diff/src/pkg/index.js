@@ -1,0 +1,3 @@
+'use strict';
+const { greet } = require('./lib/util.js');
+module.exports = { greet };
