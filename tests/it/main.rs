@@ -6,5 +6,6 @@
 
 mod cli;
 mod compare;
+mod diff;
 mod hash;
 mod support;

@@ -31,22 +31,38 @@ impl Run {
 
     /// stdout parsed as JSON (panics with both streams when it is not).
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
     pub(crate) fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Asserts `needle` appears in neither stream.
     #[track_caller]
     pub(crate) fn assert_absent(&self, needle: &str) {
-        assert!(!self.stdout.contains(needle), "found {needle:?} in stdout:\n{}", self.stdout);
-        assert!(!self.stderr.contains(needle), "found {needle:?} in stderr:\n{}", self.stderr);
+        assert!(
+            !self.stdout.contains(needle),
+            "found {needle:?} in stdout:\n{}",
+            self.stdout
+        );
+        assert!(
+            !self.stderr.contains(needle),
+            "found {needle:?} in stderr:\n{}",
+            self.stderr
+        );
     }
 }
 
@@ -59,7 +75,10 @@ impl Sandbox {
         std::fs::write(&userconfig, "").unwrap();
         let env = vec![
             ("HOME".to_owned(), home.display().to_string()),
-            ("NPM_CONFIG_USERCONFIG".to_owned(), userconfig.display().to_string()),
+            (
+                "NPM_CONFIG_USERCONFIG".to_owned(),
+                userconfig.display().to_string(),
+            ),
         ];
         Self { dir, env }
     }
@@ -85,11 +104,17 @@ impl Sandbox {
     pub(crate) fn run(&self, args: &[&str]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_byteproof"));
         for (key, _) in std::env::vars() {
-            if key.starts_with("BYTEPROOF_") || key.to_ascii_lowercase().starts_with("npm_config_") || key == "NO_COLOR" {
+            if key.starts_with("BYTEPROOF_")
+                || key.to_ascii_lowercase().starts_with("npm_config_")
+                || key == "NO_COLOR"
+            {
                 command.env_remove(key);
             }
         }
-        command.current_dir(self.dir.path()).args(args).envs(self.env.iter().cloned());
+        command
+            .current_dir(self.dir.path())
+            .args(args)
+            .envs(self.env.iter().cloned());
         Run::from(command.output().expect("run byteproof"))
     }
 }
@@ -98,7 +123,12 @@ impl Sandbox {
 pub(crate) fn registry_args(urls: &[String]) -> Vec<String> {
     urls.iter()
         .enumerate()
-        .flat_map(|(i, url)| ["--registry".to_owned(), format!("{}={url}", char::from(b'a' + i as u8))])
+        .flat_map(|(i, url)| {
+            [
+                "--registry".to_owned(),
+                format!("{}={url}", char::from(b'a' + i as u8)),
+            ]
+        })
         .collect()
 }
 
@@ -115,7 +145,9 @@ pub(crate) fn registries(n: usize) -> Vec<(Verdaccio, String)> {
         .unwrap_or_else(|e| panic!("{e:#}"))
         .into_iter()
         .map(|v| {
-            let token = v.create_user("ci", "ci-pass-123").unwrap_or_else(|e| panic!("{e:#}"));
+            let token = v
+                .create_user("ci", "ci-pass-123")
+                .unwrap_or_else(|e| panic!("{e:#}"));
             (v, token)
         })
         .collect()

@@ -14,14 +14,23 @@ use anyhow::{Context as _, bail};
 const BENCHES: &[&str] = &["hash"];
 
 pub(crate) fn run(root: &Path, names: &[String]) -> anyhow::Result<()> {
-    let names: Vec<&str> = if names.is_empty() { BENCHES.to_vec() } else { names.iter().map(String::as_str).collect() };
+    let names: Vec<&str> = if names.is_empty() {
+        BENCHES.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
     for name in &names {
         if !BENCHES.contains(name) {
-            bail!("unknown benchmark {name:?}; available: {}", BENCHES.join(", "));
+            bail!(
+                "unknown benchmark {name:?}; available: {}",
+                BENCHES.join(", ")
+            );
         }
     }
     let mut build = crate::cargo();
-    build.current_dir(root).args(["build", "--release", "--quiet", "-p", "byteproof"]);
+    build
+        .current_dir(root)
+        .args(["build", "--release", "--quiet", "-p", "byteproof"]);
     crate::run(build, "cargo build --release -p byteproof")?;
     let bin = target_dir(root)?.join("release/byteproof");
     for name in names {
@@ -40,7 +49,8 @@ pub(crate) fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
         .output()
         .context("cannot run cargo metadata")?;
     let meta: byteproof_testkit::serde_json::Value =
-        byteproof_testkit::serde_json::from_slice(&output.stdout).context("cargo metadata output")?;
+        byteproof_testkit::serde_json::from_slice(&output.stdout)
+            .context("cargo metadata output")?;
     meta["target_directory"]
         .as_str()
         .map(PathBuf::from)
@@ -48,7 +58,10 @@ pub(crate) fn target_dir(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn hash(root: &Path, bin: &Path) -> anyhow::Result<()> {
-    let mib: u64 = std::env::var("BYTEPROOF_BENCH_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let mib: u64 = std::env::var("BYTEPROOF_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
     let file = target_dir(root)?.join(format!("bench/random-{mib}MiB.bin"));
     make_file(&file, mib)?;
     // Read it once so every contender starts from the page cache.
@@ -57,7 +70,12 @@ fn hash(root: &Path, bin: &Path) -> anyhow::Result<()> {
     let path = file.to_string_lossy().into_owned();
     let ours = best_of_3(Command::new(bin).args(["hash", "--quiet", &path]))?;
     println!("hash benchmark: {mib} MiB of pseudo-random bytes, best of 3");
-    println!("  {:<48} {:>8.3} s  {:>7.0} MiB/s", "byteproof hash (SHA-1 + SHA-256 + SHA-512)", ours.as_secs_f64(), mib as f64 / ours.as_secs_f64());
+    println!(
+        "  {:<48} {:>8.3} s  {:>7.0} MiB/s",
+        "byteproof hash (SHA-1 + SHA-256 + SHA-512)",
+        ours.as_secs_f64(),
+        mib as f64 / ours.as_secs_f64()
+    );
     if !crate::install::have("openssl") {
         println!("  openssl is not installed: no reference timings (apt-get install openssl)");
         return Ok(());
@@ -66,12 +84,23 @@ fn hash(root: &Path, bin: &Path) -> anyhow::Result<()> {
     let mut slowest = Duration::ZERO;
     for algo in ["sha1", "sha256", "sha512"] {
         let t = best_of_3(Command::new("openssl").args(["dgst", &format!("-{algo}"), &path]))?;
-        println!("  {:<48} {:>8.3} s  {:>7.0} MiB/s", format!("openssl dgst -{algo}"), t.as_secs_f64(), mib as f64 / t.as_secs_f64());
+        println!(
+            "  {:<48} {:>8.3} s  {:>7.0} MiB/s",
+            format!("openssl dgst -{algo}"),
+            t.as_secs_f64(),
+            mib as f64 / t.as_secs_f64()
+        );
         sum += t;
         slowest = slowest.max(t);
     }
-    println!("  ratio byteproof / (openssl sha1 + sha256 + sha512): {:.2}", ours.as_secs_f64() / sum.as_secs_f64());
-    println!("  ratio byteproof / slowest single openssl digest:     {:.2}", ours.as_secs_f64() / slowest.as_secs_f64());
+    println!(
+        "  ratio byteproof / (openssl sha1 + sha256 + sha512): {:.2}",
+        ours.as_secs_f64() / sum.as_secs_f64()
+    );
+    println!(
+        "  ratio byteproof / slowest single openssl digest:     {:.2}",
+        ours.as_secs_f64() / slowest.as_secs_f64()
+    );
     Ok(())
 }
 
@@ -79,7 +108,10 @@ fn best_of_3(command: &mut Command) -> anyhow::Result<Duration> {
     let mut best = Duration::MAX;
     for _ in 0..3 {
         let start = Instant::now();
-        let status = command.stdout(Stdio::null()).status().with_context(|| format!("cannot run {command:?}"))?;
+        let status = command
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("cannot run {command:?}"))?;
         let elapsed = start.elapsed();
         if !status.success() {
             bail!("{command:?} failed ({status})");

@@ -13,10 +13,14 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 
 /// (binary the tests run, Debian package that provides it).
-const DEBIAN: &[(&str, &str)] = &[("docker-registry", "docker-registry"), ("htpasswd", "apache2-utils")];
+const DEBIAN: &[(&str, &str)] = &[
+    ("docker-registry", "docker-registry"),
+    ("htpasswd", "apache2-utils"),
+];
 
 pub(crate) fn prerequisites(root: &Path) -> anyhow::Result<()> {
-    byteproof_testkit::ensure_node_tools(root).context("installing the Node tools the tests use")?;
+    byteproof_testkit::ensure_node_tools(root)
+        .context("installing the Node tools the tests use")?;
     debian_packages(DEBIAN)
 }
 
@@ -29,7 +33,11 @@ pub(crate) fn have(binary: &str) -> bool {
 }
 
 fn debian_packages(wanted: &[(&str, &str)]) -> anyhow::Result<()> {
-    let missing: Vec<&str> = wanted.iter().filter(|(bin, _)| !have(bin)).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(bin, _)| !have(bin))
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -39,7 +47,9 @@ fn debian_packages(wanted: &[(&str, &str)]) -> anyhow::Result<()> {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if !is_root || !have("apt-get") {
-        bail!("the tests need Debian packages that are not installed: {list}\n  install them with: sudo apt-get install -y {list}");
+        bail!(
+            "the tests need Debian packages that are not installed: {list}\n  install them with: sudo apt-get install -y {list}"
+        );
     }
     eprintln!("==> installing Debian packages: {list}");
     let apt = |args: &[&str]| -> anyhow::Result<()> {
@@ -49,7 +59,10 @@ fn debian_packages(wanted: &[(&str, &str)]) -> anyhow::Result<()> {
             .status()
             .context("cannot run apt-get")?;
         if !status.success() {
-            bail!("apt-get {} failed ({status}); install by hand: apt-get install -y {list}", args.join(" "));
+            bail!(
+                "apt-get {} failed ({status}); install by hand: apt-get install -y {list}",
+                args.join(" ")
+            );
         }
         Ok(())
     };

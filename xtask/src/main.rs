@@ -60,7 +60,9 @@ fn cargo() -> Command {
 /// Runs a command, failing with its description when it fails.
 fn run(mut command: Command, what: &str) -> anyhow::Result<()> {
     eprintln!("==> {what}");
-    let status = command.status().with_context(|| format!("cannot start: {what}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start: {what}"))?;
     if !status.success() {
         bail!("failed ({status}): {what}");
     }
@@ -73,12 +75,23 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     fmt.current_dir(root).args(["fmt", "--all", "--check"]);
     run(fmt, "cargo fmt --all --check")?;
     let mut clippy = cargo();
-    clippy
-        .current_dir(root)
-        .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
-    run(clippy, "cargo clippy --workspace --all-targets -- -D warnings")?;
+    clippy.current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(
+        clippy,
+        "cargo clippy --workspace --all-targets -- -D warnings",
+    )?;
     let mut tests = cargo();
-    tests.current_dir(root).args(["test", "--workspace"]).args(extra);
+    tests
+        .current_dir(root)
+        .args(["test", "--workspace"])
+        .args(extra);
     run(tests, "cargo test --workspace")?;
     eprintln!("==> all checks passed");
     Ok(())

@@ -188,16 +188,22 @@ async fn read_one(
 pub fn decide(spec: PackageSpec, registries: Vec<RegistryReport>) -> Comparison {
     let mut groups: Vec<Group> = Vec::new();
     for (index, report) in registries.iter().enumerate() {
-        let Ok(fetched) = &report.outcome else { continue };
+        let Ok(fetched) = &report.outcome else {
+            continue;
+        };
         let sha256 = fetched.digests.sha256_hex();
         match groups.iter_mut().find(|g| g.sha256 == sha256) {
             Some(group) => group.members.push(index),
-            None => groups.push(Group { sha256, members: vec![index] }),
+            None => groups.push(Group {
+                sha256,
+                members: vec![index],
+            }),
         }
     }
     // Largest first; ties keep the order in which registries were given.
     groups.sort_by_key(|g| std::cmp::Reverse(g.members.len()));
-    let majority = (groups.len() > 1 && groups[0].members.len() > groups[1].members.len()).then_some(0);
+    let majority =
+        (groups.len() > 1 && groups[0].members.len() > groups[1].members.len()).then_some(0);
     let odd_ones_out = match majority {
         Some(m) => groups
             .iter()
@@ -220,7 +226,14 @@ pub fn decide(spec: PackageSpec, registries: Vec<RegistryReport>) -> Comparison 
     } else {
         Verdict::Identical
     };
-    Comparison { spec, registries, groups, majority, odd_ones_out, verdict }
+    Comparison {
+        spec,
+        registries,
+        groups,
+        majority,
+        odd_ones_out,
+        verdict,
+    }
 }
 
 #[cfg(test)]
@@ -234,10 +247,20 @@ mod tests {
 
     fn served(name: &str, bytes: &[u8]) -> RegistryReport {
         let digests = hash_bytes(bytes);
-        served_claiming(name, bytes, Some(digests.sha1_hex()), Some(digests.integrity()))
+        served_claiming(
+            name,
+            bytes,
+            Some(digests.sha1_hex()),
+            Some(digests.integrity()),
+        )
     }
 
-    fn served_claiming(name: &str, bytes: &[u8], shasum: Option<String>, integrity: Option<String>) -> RegistryReport {
+    fn served_claiming(
+        name: &str,
+        bytes: &[u8],
+        shasum: Option<String>,
+        integrity: Option<String>,
+    ) -> RegistryReport {
         let digests = hash_bytes(bytes);
         RegistryReport {
             name: name.into(),
@@ -273,7 +296,10 @@ mod tests {
 
     #[test]
     fn equal_bytes_are_identical() {
-        let c = decide(spec(), vec![served("a", b"x"), served("b", b"x"), served("c", b"x")]);
+        let c = decide(
+            spec(),
+            vec![served("a", b"x"), served("b", b"x"), served("c", b"x")],
+        );
         assert_eq!(c.verdict, Verdict::Identical);
         assert_eq!(c.groups.len(), 1);
         assert!(c.odd_ones_out.is_empty());
@@ -281,7 +307,10 @@ mod tests {
 
     #[test]
     fn the_odd_one_out_is_named() {
-        let c = decide(spec(), vec![served("a", b"x"), served("b", b"y"), served("c", b"x")]);
+        let c = decide(
+            spec(),
+            vec![served("a", b"x"), served("b", b"y"), served("c", b"x")],
+        );
         assert_eq!(c.verdict, Verdict::Divergent);
         assert_eq!(c.majority, Some(0));
         assert_eq!(c.groups[0].members, [0, 2]);
@@ -307,7 +336,10 @@ mod tests {
 
     #[test]
     fn proven_divergence_outranks_an_unread_registry() {
-        let c = decide(spec(), vec![served("a", b"x"), served("b", b"y"), failed("c")]);
+        let c = decide(
+            spec(),
+            vec![served("a", b"x"), served("b", b"y"), failed("c")],
+        );
         assert_eq!(c.verdict, Verdict::Divergent);
         assert!(!c.complete());
     }
@@ -325,7 +357,10 @@ mod tests {
 
     #[test]
     fn absent_claims_are_not_a_mismatch() {
-        let c = decide(spec(), vec![served("a", b"x"), served_claiming("b", b"x", None, None)]);
+        let c = decide(
+            spec(),
+            vec![served("a", b"x"), served_claiming("b", b"x", None, None)],
+        );
         assert_eq!(c.verdict, Verdict::Identical);
     }
 }

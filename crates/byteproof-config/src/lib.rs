@@ -153,15 +153,19 @@ pub struct FileConfig {
 impl FileConfig {
     /// Reads and parses a byteproof.toml.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
     /// Parses byteproof.toml text (`path` is for messages).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text)
-            .map_err(|e| ConfigError::Toml { path: path.to_owned(), message: e.message().to_owned() })
+        toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
     }
 }
 
@@ -265,21 +269,41 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
     let mut defs: Vec<(String, String, RegistryKind, Origin)> = Vec::new();
     if !request.registries.is_empty() {
         for (name, url) in &request.registries {
-            let kind = file.registry.iter().find(|e| &e.name == name).map(|e| e.kind).unwrap_or_default();
+            let kind = file
+                .registry
+                .iter()
+                .find(|e| &e.name == name)
+                .map(|e| e.kind)
+                .unwrap_or_default();
             defs.push((name.clone(), url.clone(), kind, Origin::Flag));
         }
     } else if !file.registry.is_empty() {
         let origin = Origin::ConfigFile(config_path.clone().unwrap_or_default());
         for entry in &file.registry {
-            defs.push((entry.name.clone(), entry.url.clone(), entry.kind, origin.clone()));
+            defs.push((
+                entry.name.clone(),
+                entry.url.clone(),
+                entry.kind,
+                origin.clone(),
+            ));
         }
     } else {
         if let Some(url) = &npmrc.registry {
-            defs.push(("default".into(), npmrc.expand(url, "registry", env)?, RegistryKind::Npm, Origin::Npmrc));
+            defs.push((
+                "default".into(),
+                npmrc.expand(url, "registry", env)?,
+                RegistryKind::Npm,
+                Origin::Npmrc,
+            ));
         }
         for (scope, url) in &npmrc.scoped {
             let key = format!("{scope}:registry");
-            defs.push((scope.clone(), npmrc.expand(url, &key, env)?, RegistryKind::Npm, Origin::Npmrc));
+            defs.push((
+                scope.clone(),
+                npmrc.expand(url, &key, env)?,
+                RegistryKind::Npm,
+                Origin::Npmrc,
+            ));
         }
     }
     if defs.is_empty() {
@@ -289,11 +313,16 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
     let mut registries = Vec::with_capacity(defs.len());
     for (name, url, kind, origin) in defs {
         validate_name(&name)?;
-        if registries.iter().any(|r: &ResolvedRegistry| r.registry.name == name) {
+        if registries
+            .iter()
+            .any(|r: &ResolvedRegistry| r.registry.name == name)
+        {
             return Err(ConfigError::DuplicateName(name));
         }
-        let registry = Registry::new(name.clone(), &url)
-            .map_err(|why| ConfigError::Invalid { what: format!("registry {name}:"), why })?;
+        let registry = Registry::new(name.clone(), &url).map_err(|why| ConfigError::Invalid {
+            what: format!("registry {name}:"),
+            why,
+        })?;
         let entry = file.registry.iter().find(|e| e.name == name);
         let (auth, token_source) = credentials(&name, &registry, entry, request, &npmrc, env)?;
         registries.push(ResolvedRegistry {
@@ -303,13 +332,19 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
             token_source,
         });
     }
-    Ok(Resolved { registries, settings: file.settings, config_file: config_path })
+    Ok(Resolved {
+        registries,
+        settings: file.settings,
+        config_file: config_path,
+    })
 }
 
 fn validate_name(name: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'-'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'@' | b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -324,7 +359,11 @@ fn validate_name(name: &str) -> Result<(), ConfigError> {
 pub fn token_env_var(name: &str) -> String {
     let mut var = String::from("BYTEPROOF_TOKEN_");
     for c in name.trim_start_matches('@').chars() {
-        var.push(if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' });
+        var.push(if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        });
     }
     var
 }
@@ -350,7 +389,10 @@ fn credentials(
         }
         if let Some(var) = &entry.token_env {
             let token = env(var).filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-                ConfigError::TokenEnvUnset { registry: name.to_owned(), var: var.clone() }
+                ConfigError::TokenEnvUnset {
+                    registry: name.to_owned(),
+                    var: var.clone(),
+                }
             })?;
             return Ok((bearer(token), Some(TokenSource::Env(var.clone()))));
         }
@@ -367,14 +409,20 @@ fn credentials(
 
 /// Reads a token file, refusing one that group or others can read unless `allow_insecure`.
 pub fn read_token_file(path: &Path, allow_insecure: bool) -> Result<String, ConfigError> {
-    let read_err = |source| ConfigError::Read { path: path.to_owned(), source };
+    let read_err = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(read_err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 && !allow_insecure {
-            return Err(ConfigError::TokenFilePermissions { path: path.to_owned(), mode });
+            return Err(ConfigError::TokenFilePermissions {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     #[cfg(not(unix))]

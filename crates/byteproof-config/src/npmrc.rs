@@ -35,7 +35,12 @@ impl Npmrc {
             let text = match std::fs::read_to_string(path) {
                 Ok(text) => text,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(ConfigError::Read { path: path.clone(), source }),
+                Err(source) => {
+                    return Err(ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    });
+                }
             };
             merged.merge_text(&text);
             merged.sources.push(path.clone());
@@ -61,12 +66,15 @@ impl Npmrc {
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
                 continue;
             }
-            let Some((key, value)) = line.split_once('=') else { continue };
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
             let key = key.trim();
             let value = unquote(value.trim());
             if key == "registry" {
                 self.registry = Some(value);
-            } else if let Some(scope) = key.strip_suffix(":registry").filter(|k| k.starts_with('@')) {
+            } else if let Some(scope) = key.strip_suffix(":registry").filter(|k| k.starts_with('@'))
+            {
                 self.scoped.insert(scope.to_owned(), value);
             } else if let Some(rest) = key.strip_prefix("//") {
                 if let Some((dart, field)) = rest.rsplit_once(':') {
@@ -94,15 +102,26 @@ impl Npmrc {
             .creds
             .iter()
             .filter(|(prefix, _)| {
-                let prefix = if prefix.ends_with('/') { (*prefix).clone() } else { format!("{prefix}/") };
+                let prefix = if prefix.ends_with('/') {
+                    (*prefix).clone()
+                } else {
+                    format!("{prefix}/")
+                };
                 dart.starts_with(&prefix)
             })
             .max_by_key(|(prefix, _)| prefix.len());
-        let Some((prefix, fields)) = best else { return Ok(None) };
+        let Some((prefix, fields)) = best else {
+            return Ok(None);
+        };
         let get = |field: &str| -> Result<Option<String>, ConfigError> {
             fields
                 .get(field)
-                .map(|v| expand_env(v, env).map_err(|var| ConfigError::NpmrcEnv { key: format!("{prefix}:{field}"), var }))
+                .map(|v| {
+                    expand_env(v, env).map_err(|var| ConfigError::NpmrcEnv {
+                        key: format!("{prefix}:{field}"),
+                        var,
+                    })
+                })
                 .transpose()
         };
         if let Some(token) = get("_authToken")?.filter(|t| !t.is_empty()) {
@@ -113,25 +132,36 @@ impl Npmrc {
                 what: format!("{prefix}:_auth in .npmrc"),
                 why: "is not base64 of user:password".into(),
             })?;
-            let (user, pass) = decoded.split_once(':').ok_or_else(|| ConfigError::Invalid {
-                what: format!("{prefix}:_auth in .npmrc"),
-                why: "does not decode to user:password".into(),
-            })?;
-            return Ok(Some(Auth::Basic { username: user.to_owned(), password: Secret::new(pass) }));
+            let (user, pass) = decoded
+                .split_once(':')
+                .ok_or_else(|| ConfigError::Invalid {
+                    what: format!("{prefix}:_auth in .npmrc"),
+                    why: "does not decode to user:password".into(),
+                })?;
+            return Ok(Some(Auth::Basic {
+                username: user.to_owned(),
+                password: Secret::new(pass),
+            }));
         }
         if let (Some(user), Some(pass)) = (get("username")?, get("_password")?) {
             let pass = decode_b64(&pass).ok_or_else(|| ConfigError::Invalid {
                 what: format!("{prefix}:_password in .npmrc"),
                 why: "is not base64".into(),
             })?;
-            return Ok(Some(Auth::Basic { username: user, password: Secret::new(pass) }));
+            return Ok(Some(Auth::Basic {
+                username: user,
+                password: Secret::new(pass),
+            }));
         }
         Ok(None)
     }
 
     /// Expands `${VAR}` in a registry URL value.
     pub fn expand(&self, value: &str, key: &str, env: &Env<'_>) -> Result<String, ConfigError> {
-        expand_env(value, env).map_err(|var| ConfigError::NpmrcEnv { key: key.to_owned(), var })
+        expand_env(value, env).map_err(|var| ConfigError::NpmrcEnv {
+            key: key.to_owned(),
+            var,
+        })
     }
 }
 
@@ -140,7 +170,11 @@ pub fn nerf_dart(url: &Url) -> String {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     let path = url.path();
-    let path = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+    let path = if path.ends_with('/') {
+        path.to_owned()
+    } else {
+        format!("{path}/")
+    };
     format!("//{host}{port}{path}")
 }
 
@@ -155,7 +189,9 @@ fn unquote(value: &str) -> String {
 
 fn decode_b64(text: &str) -> Option<String> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -196,7 +232,9 @@ fn expand_env(value: &str, env: &Env<'_>) -> Result<String, String> {
 /// then the project's (`./.npmrc`), later overriding earlier.
 pub fn default_npmrc_paths(cwd: &Path) -> Vec<PathBuf> {
     let mut paths = Vec::new();
-    if let Some(user) = std::env::var_os("NPM_CONFIG_USERCONFIG").or_else(|| std::env::var_os("npm_config_userconfig")) {
+    if let Some(user) = std::env::var_os("NPM_CONFIG_USERCONFIG")
+        .or_else(|| std::env::var_os("npm_config_userconfig"))
+    {
         paths.push(PathBuf::from(user));
     } else if let Some(home) = std::env::var_os("HOME") {
         paths.push(PathBuf::from(home).join(".npmrc"));
@@ -237,31 +275,57 @@ registry=https://registry.example/
 
     #[test]
     fn longest_nerf_dart_wins_and_env_expands() {
-        let env = |name: &str| (name == "BYTEPROOF_TEST_NPMRC_TOKEN").then(|| "from-env".to_owned());
+        let env =
+            |name: &str| (name == "BYTEPROOF_TEST_NPMRC_TOKEN").then(|| "from-env".to_owned());
         let rc = Npmrc::parse(RC);
-        let auth = rc.auth_for_env(&url("https://git.eu.example/api/packages/bytelyst/npm/"), &env).unwrap();
+        let auth = rc
+            .auth_for_env(
+                &url("https://git.eu.example/api/packages/bytelyst/npm/"),
+                &env,
+            )
+            .unwrap();
         assert_eq!(auth, Some(Auth::Bearer(Secret::new("from-env"))));
-        let other = rc.auth_for(&url("https://git.eu.example/api/packages/other/npm/")).unwrap();
+        let other = rc
+            .auth_for(&url("https://git.eu.example/api/packages/other/npm/"))
+            .unwrap();
         assert_eq!(other, Some(Auth::Bearer(Secret::new("host-wide-token"))));
         let basic = rc.auth_for(&url("https://basic.example/")).unwrap();
-        assert_eq!(basic, Some(Auth::Basic { username: "user".into(), password: Secret::new("pass") }));
+        assert_eq!(
+            basic,
+            Some(Auth::Basic {
+                username: "user".into(),
+                password: Secret::new("pass")
+            })
+        );
         assert_eq!(rc.auth_for(&url("https://nobody.example/")).unwrap(), None);
         // ${VAR?} is empty when unset: no credentials rather than an error.
         assert_eq!(rc.auth_for(&url("https://opt.example/")).unwrap(), None);
         // A path that merely shares a prefix string is not a match.
-        assert_eq!(rc.auth_for(&url("https://git.eu.example.evil/")).unwrap(), None);
+        assert_eq!(
+            rc.auth_for(&url("https://git.eu.example.evil/")).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn unset_env_is_an_error_naming_the_variable_only() {
         let rc = Npmrc::parse(RC);
-        let err = rc.auth_for(&url("https://missing.example/")).unwrap_err().to_string();
+        let err = rc
+            .auth_for(&url("https://missing.example/"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("BYTEPROOF_TEST_UNSET_VAR"), "{err}");
     }
 
     #[test]
     fn nerf_darts() {
-        assert_eq!(nerf_dart(&url("http://127.0.0.1:4873")), "//127.0.0.1:4873/");
-        assert_eq!(nerf_dart(&url("https://h/api/packages/o/npm")), "//h/api/packages/o/npm/");
+        assert_eq!(
+            nerf_dart(&url("http://127.0.0.1:4873")),
+            "//127.0.0.1:4873/"
+        );
+        assert_eq!(
+            nerf_dart(&url("https://h/api/packages/o/npm")),
+            "//h/api/packages/o/npm/"
+        );
     }
 }

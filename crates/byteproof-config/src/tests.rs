@@ -6,8 +6,10 @@ use std::path::Path;
 use super::*;
 
 fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: HashMap<String, String> =
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     move |k: &str| map.get(k).cloned()
 }
 
@@ -43,19 +45,42 @@ url = "https://git.us.example/api/packages/bytelyst/npm"
 fn config_file_defines_registries_and_settings() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "byteproof.toml", TOML);
-    let request = Request { config: Some(config), npmrc: Some(write(dir.path(), "rc", "")), ..Default::default() };
-    let env = env_of(&[("EU_TOKEN", "eu-secret"), ("BYTEPROOF_TOKEN_US", "us-secret")]);
+    let request = Request {
+        config: Some(config),
+        npmrc: Some(write(dir.path(), "rc", "")),
+        ..Default::default()
+    };
+    let env = env_of(&[
+        ("EU_TOKEN", "eu-secret"),
+        ("BYTEPROOF_TOKEN_US", "us-secret"),
+    ]);
     let resolved = resolve(&request, dir.path(), &env).unwrap();
     assert_eq!(resolved.settings.retries, Some(5));
-    let names: Vec<_> = resolved.registries.iter().map(|r| r.registry.name.as_str()).collect();
+    let names: Vec<_> = resolved
+        .registries
+        .iter()
+        .map(|r| r.registry.name.as_str())
+        .collect();
     assert_eq!(names, ["eu", "us"]);
     assert_eq!(resolved.registries[0].kind, RegistryKind::Gitea);
-    assert_eq!(resolved.registries[0].token_source, Some(TokenSource::Env("EU_TOKEN".into())));
-    assert_eq!(resolved.registries[1].token_source, Some(TokenSource::Env("BYTEPROOF_TOKEN_US".into())));
-    assert_eq!(resolved.registries[1].registry.base().as_str(), "https://git.us.example/api/packages/bytelyst/npm/");
+    assert_eq!(
+        resolved.registries[0].token_source,
+        Some(TokenSource::Env("EU_TOKEN".into()))
+    );
+    assert_eq!(
+        resolved.registries[1].token_source,
+        Some(TokenSource::Env("BYTEPROOF_TOKEN_US".into()))
+    );
+    assert_eq!(
+        resolved.registries[1].registry.base().as_str(),
+        "https://git.us.example/api/packages/bytelyst/npm/"
+    );
     // Nothing secret in Debug.
     let debug = format!("{resolved:?}");
-    assert!(!debug.contains("eu-secret") && !debug.contains("us-secret"), "{debug}");
+    assert!(
+        !debug.contains("eu-secret") && !debug.contains("us-secret"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -71,7 +96,10 @@ fn flags_override_the_file_and_npmrc_is_the_fallback() {
 
     // Flags win; a flag registry named like a file entry still gets that entry's kind/token.
     let request = Request {
-        registries: vec![("eu".into(), "http://127.0.0.1:9/".into()), ("b".into(), "http://127.0.0.1:2/api/packages/o/npm".into())],
+        registries: vec![
+            ("eu".into(), "http://127.0.0.1:9/".into()),
+            ("b".into(), "http://127.0.0.1:2/api/packages/o/npm".into()),
+        ],
         config: Some(config.clone()),
         npmrc: Some(rc.clone()),
         ..Default::default()
@@ -80,24 +108,43 @@ fn flags_override_the_file_and_npmrc_is_the_fallback() {
     assert_eq!(resolved.registries.len(), 2);
     assert_eq!(resolved.registries[0].origin, Origin::Flag);
     assert_eq!(resolved.registries[0].kind, RegistryKind::Gitea);
-    assert_eq!(resolved.registries[0].token_source, Some(TokenSource::Env("EU_TOKEN".into())));
+    assert_eq!(
+        resolved.registries[0].token_source,
+        Some(TokenSource::Env("EU_TOKEN".into()))
+    );
     // The .npmrc token for the URL applies to a flag registry too.
-    assert_eq!(resolved.registries[1].token_source, Some(TokenSource::Npmrc));
+    assert_eq!(
+        resolved.registries[1].token_source,
+        Some(TokenSource::Npmrc)
+    );
 
     // No flags, no file: .npmrc's registries.
     let empty = tempfile::tempdir().unwrap();
-    let request = Request { npmrc: Some(rc), ..Default::default() };
+    let request = Request {
+        npmrc: Some(rc),
+        ..Default::default()
+    };
     let resolved = resolve(&request, empty.path(), &env).unwrap();
-    let names: Vec<_> = resolved.registries.iter().map(|r| r.registry.name.as_str()).collect();
+    let names: Vec<_> = resolved
+        .registries
+        .iter()
+        .map(|r| r.registry.name.as_str())
+        .collect();
     assert_eq!(names, ["default", "@bytelyst"]);
-    assert_eq!(resolved.registries[1].token_source, Some(TokenSource::Npmrc));
+    assert_eq!(
+        resolved.registries[1].token_source,
+        Some(TokenSource::Npmrc)
+    );
     assert_eq!(resolved.registries[0].token_source, None);
 }
 
 #[test]
 fn nothing_configured_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let request = Request { npmrc: Some(write(dir.path(), "rc", "fund=false\n")), ..Default::default() };
+    let request = Request {
+        npmrc: Some(write(dir.path(), "rc", "fund=false\n")),
+        ..Default::default()
+    };
     let err = resolve(&request, dir.path(), &env_of(&[])).unwrap_err();
     assert!(matches!(err, ConfigError::NoRegistries));
 }
@@ -105,23 +152,51 @@ fn nothing_configured_is_an_error() {
 #[test]
 fn bad_config_is_reported_with_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config = write(dir.path(), "byteproof.toml", "[[registry]]\nname = \"a\"\nurl = \"http://h/\"\ncolour = 1\n");
-    let request = Request { config: Some(config), ..Default::default() };
-    let err = resolve(&request, dir.path(), &env_of(&[])).unwrap_err().to_string();
-    assert!(err.contains("byteproof.toml") && err.contains("colour"), "{err}");
+    let config = write(
+        dir.path(),
+        "byteproof.toml",
+        "[[registry]]\nname = \"a\"\nurl = \"http://h/\"\ncolour = 1\n",
+    );
+    let request = Request {
+        config: Some(config),
+        ..Default::default()
+    };
+    let err = resolve(&request, dir.path(), &env_of(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("byteproof.toml") && err.contains("colour"),
+        "{err}"
+    );
 
     // (A fresh folder: `dir` holds a broken byteproof.toml that would be picked up.)
     let clean = tempfile::tempdir().unwrap();
     let request = Request {
-        registries: vec![("a".into(), "http://h/".into()), ("a".into(), "http://i/".into())],
+        registries: vec![
+            ("a".into(), "http://h/".into()),
+            ("a".into(), "http://i/".into()),
+        ],
         npmrc: Some(write(clean.path(), "rc", "")),
         ..Default::default()
     };
-    assert!(matches!(resolve(&request, clean.path(), &env_of(&[])), Err(ConfigError::DuplicateName(_))));
+    assert!(matches!(
+        resolve(&request, clean.path(), &env_of(&[])),
+        Err(ConfigError::DuplicateName(_))
+    ));
 
-    let config = write(dir.path(), "unset.toml", "[[registry]]\nname = \"a\"\nurl = \"http://h/\"\ntoken-env = \"NOPE\"\n");
-    let request = Request { config: Some(config), npmrc: Some(write(dir.path(), "rc", "")), ..Default::default() };
-    let err = resolve(&request, dir.path(), &env_of(&[])).unwrap_err().to_string();
+    let config = write(
+        dir.path(),
+        "unset.toml",
+        "[[registry]]\nname = \"a\"\nurl = \"http://h/\"\ntoken-env = \"NOPE\"\n",
+    );
+    let request = Request {
+        config: Some(config),
+        npmrc: Some(write(dir.path(), "rc", "")),
+        ..Default::default()
+    };
+    let err = resolve(&request, dir.path(), &env_of(&[]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("NOPE"), "{err}");
 }
 
@@ -145,7 +220,10 @@ fn token_files_must_be_private() {
         ..Default::default()
     };
     let resolved = resolve(&request, dir.path(), &env_of(&[])).unwrap();
-    assert_eq!(resolved.registries[0].token_source, Some(TokenSource::File(token)));
+    assert_eq!(
+        resolved.registries[0].token_source,
+        Some(TokenSource::File(token))
+    );
 }
 
 #[test]

@@ -271,7 +271,10 @@ mod tests {
         for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17, 9 * CHUNK] {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             // A reader that hands out odd-sized pieces, as sockets do.
-            let reader = Trickle { data: &data, step: 7_777 };
+            let reader = Trickle {
+                data: &data,
+                step: 7_777,
+            };
             let streamed = hash_reader(reader).unwrap();
             assert_eq!(streamed, hash_bytes(&data), "length {len}");
             assert_eq!(streamed.size, len as u64);

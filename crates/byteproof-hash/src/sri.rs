@@ -90,12 +90,16 @@ impl Integrity {
         for entry in text.split_ascii_whitespace() {
             saw_any = true;
             let Some((algo, rest)) = entry.split_once('-') else {
-                return Err(IntegrityError::Malformed { entry: entry.to_owned() });
+                return Err(IntegrityError::Malformed {
+                    entry: entry.to_owned(),
+                });
             };
             let Some(algorithm) = Algorithm::from_name(&algo.to_ascii_lowercase()) else {
                 continue;
             };
-            let b64 = rest.split_once('?').map_or(rest, |(digest, _options)| digest);
+            let b64 = rest
+                .split_once('?')
+                .map_or(rest, |(digest, _options)| digest);
             let digest = BASE64
                 .decode(b64)
                 .ok()
@@ -154,7 +158,10 @@ pub enum ClaimCheck {
 impl ClaimCheck {
     /// True when the claim is present and wrong, or cannot be checked.
     pub fn is_problem(&self) -> bool {
-        matches!(self, ClaimCheck::Mismatch { .. } | ClaimCheck::Unverifiable { .. })
+        matches!(
+            self,
+            ClaimCheck::Mismatch { .. } | ClaimCheck::Unverifiable { .. }
+        )
     }
 }
 
@@ -167,9 +174,14 @@ pub fn check_shasum(claim: Option<&str>, digests: &Digests) -> ClaimCheck {
     if claim.eq_ignore_ascii_case(&actual) {
         ClaimCheck::Match
     } else if claim.len() != 40 || !claim.bytes().all(|b| b.is_ascii_hexdigit()) {
-        ClaimCheck::Unverifiable { reason: format!("dist.shasum {claim:?} is not 40 hex digits") }
+        ClaimCheck::Unverifiable {
+            reason: format!("dist.shasum {claim:?} is not 40 hex digits"),
+        }
     } else {
-        ClaimCheck::Mismatch { claimed: claim.to_owned(), actual }
+        ClaimCheck::Mismatch {
+            claimed: claim.to_owned(),
+            actual,
+        }
     }
 }
 
@@ -180,12 +192,19 @@ pub fn check_integrity(claim: Option<&str>, digests: &Digests) -> ClaimCheck {
     };
     let integrity = match Integrity::parse(claim) {
         Ok(integrity) => integrity,
-        Err(err) => return ClaimCheck::Unverifiable { reason: format!("dist.integrity: {err}") },
+        Err(err) => {
+            return ClaimCheck::Unverifiable {
+                reason: format!("dist.integrity: {err}"),
+            };
+        }
     };
     let strongest = integrity.strongest();
     let Some(actual) = digests.get(strongest) else {
         return ClaimCheck::Unverifiable {
-            reason: format!("dist.integrity uses {}, which byteproof does not compute", strongest.name()),
+            reason: format!(
+                "dist.integrity uses {}, which byteproof does not compute",
+                strongest.name()
+            ),
         };
     };
     let matched = integrity
@@ -202,7 +221,6 @@ pub fn check_integrity(claim: Option<&str>, digests: &Digests) -> ClaimCheck {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,7 +230,10 @@ mod tests {
     fn npm_integrity_of_the_bytes_matches() {
         let d = hash_bytes(b"tarball");
         assert_eq!(check_integrity(Some(&d.integrity()), &d), ClaimCheck::Match);
-        assert_eq!(check_shasum(Some(&d.sha1_hex().to_uppercase()), &d), ClaimCheck::Match);
+        assert_eq!(
+            check_shasum(Some(&d.sha1_hex().to_uppercase()), &d),
+            ClaimCheck::Match
+        );
     }
 
     #[test]
@@ -222,7 +243,10 @@ mod tests {
         // sha1 right, sha512 wrong: SRI uses only the strongest, so this is a mismatch.
         let sha1 = format!("sha1-{}", BASE64.encode(d.sha1));
         let claim = format!("{sha1} {}", other.integrity());
-        assert!(matches!(check_integrity(Some(&claim), &d), ClaimCheck::Mismatch { .. }));
+        assert!(matches!(
+            check_integrity(Some(&claim), &d),
+            ClaimCheck::Mismatch { .. }
+        ));
         // A sha1-only claim (old npm, Gitea accepts it) is checked with sha1.
         assert_eq!(check_integrity(Some(&sha1), &d), ClaimCheck::Match);
     }
@@ -235,7 +259,10 @@ mod tests {
             check_shasum(Some(&lie.sha1_hex()), &d),
             ClaimCheck::Mismatch { .. }
         ));
-        assert!(matches!(check_shasum(Some("nope"), &d), ClaimCheck::Unverifiable { .. }));
+        assert!(matches!(
+            check_shasum(Some("nope"), &d),
+            ClaimCheck::Unverifiable { .. }
+        ));
         assert!(matches!(
             check_integrity(Some("sha512-notbase64!!"), &d),
             ClaimCheck::Unverifiable { .. }
@@ -259,6 +286,9 @@ mod tests {
     fn sha384_only_is_unverifiable_not_a_match() {
         let d = hash_bytes(b"x");
         let claim = format!("sha384-{}", BASE64.encode([0u8; 48]));
-        assert!(matches!(check_integrity(Some(&claim), &d), ClaimCheck::Unverifiable { .. }));
+        assert!(matches!(
+            check_integrity(Some(&claim), &d),
+            ClaimCheck::Unverifiable { .. }
+        ));
     }
 }

@@ -46,7 +46,11 @@ impl Registry {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        Ok(Self { name: name.into(), base, auth: None })
+        Ok(Self {
+            name: name.into(),
+            base,
+            auth: None,
+        })
     }
 
     /// Adds credentials.
@@ -167,9 +171,18 @@ impl NpmClient {
     pub async fn dist(&self, registry: &Registry, spec: &PackageSpec) -> Result<Dist, FetchError> {
         let url = registry.packument_url(&spec.name);
         let (body, _attempts) = self
-            .get_bytes(registry, &url, Some(PACKUMENT_ACCEPT), self.options.max_document_size, Some(spec))
+            .get_bytes(
+                registry,
+                &url,
+                Some(PACKUMENT_ACCEPT),
+                self.options.max_document_size,
+                Some(spec),
+            )
             .await?;
-        let bad = |why: String| FetchError::BadResponse { url: SafeUrl::new(&url), why };
+        let bad = |why: String| FetchError::BadResponse {
+            url: SafeUrl::new(&url),
+            why,
+        };
         let packument: Packument = serde_json::from_slice(&body)
             .map_err(|e| bad(format!("the packument is not valid JSON ({e})")))?;
         let wanted = spec.version.to_string();
@@ -215,7 +228,10 @@ impl NpmClient {
             }
         };
         if !matches!(tarball.scheme(), "http" | "https") {
-            return Err(bad(format!("dist.tarball {} is not an http(s) URL", SafeUrl::new(&tarball))));
+            return Err(bad(format!(
+                "dist.tarball {} is not an http(s) URL",
+                SafeUrl::new(&tarball)
+            )));
         }
         Ok(Dist {
             tarball,
@@ -236,10 +252,15 @@ impl NpmClient {
     ) -> Result<FetchedTarball, FetchError> {
         let limit = self.options.max_tarball_size;
         self.with_retries(url, |_| async {
-            let response = self.send(registry, url, Some("application/octet-stream, */*")).await?;
+            let response = self
+                .send(registry, url, Some("application/octet-stream, */*"))
+                .await?;
             let response = check_status(response, url, registry, None).await?;
             if response.content_length().is_some_and(|len| len > limit) {
-                return Err(Attempt::Fatal(FetchError::TooLarge { url: SafeUrl::new(url), limit }));
+                return Err(Attempt::Fatal(FetchError::TooLarge {
+                    url: SafeUrl::new(url),
+                    limit,
+                }));
             }
             let mut hasher = MultiHasher::new();
             let mut kept = (keep_up_to > 0).then(Vec::new);
@@ -248,7 +269,10 @@ impl NpmClient {
                 let chunk = chunk.map_err(|e| transport_error(url, e, registry))?;
                 hasher.update(&chunk);
                 if hasher.size() > limit {
-                    return Err(Attempt::Fatal(FetchError::TooLarge { url: SafeUrl::new(url), limit }));
+                    return Err(Attempt::Fatal(FetchError::TooLarge {
+                        url: SafeUrl::new(url),
+                        limit,
+                    }));
                 }
                 if let Some(buffer) = kept.as_mut() {
                     if hasher.size() <= keep_up_to {
@@ -261,7 +285,11 @@ impl NpmClient {
             Ok((hasher.finish(), kept))
         })
         .await
-        .map(|((digests, bytes), attempts)| FetchedTarball { digests, bytes, attempts })
+        .map(|((digests, bytes), attempts)| FetchedTarball {
+            digests,
+            bytes,
+            attempts,
+        })
     }
 
     /// GETs a whole (bounded) body from the registry.
@@ -282,7 +310,10 @@ impl NpmClient {
                 let chunk = chunk.map_err(|e| transport_error(url, e, registry))?;
                 body.extend_from_slice(&chunk);
                 if body.len() as u64 > limit {
-                    return Err(Attempt::Fatal(FetchError::TooLarge { url: SafeUrl::new(url), limit }));
+                    return Err(Attempt::Fatal(FetchError::TooLarge {
+                        url: SafeUrl::new(url),
+                        limit,
+                    }));
                 }
             }
             Ok(body)
@@ -310,7 +341,10 @@ impl NpmClient {
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
-        request.send().await.map_err(|e| transport_error(url, e, registry))
+        request
+            .send()
+            .await
+            .map_err(|e| transport_error(url, e, registry))
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent.
@@ -342,7 +376,10 @@ impl NpmClient {
 /// The outcome of one failed attempt.
 enum Attempt {
     /// Worth another try.
-    Retry { error: Transient, retry_after: Option<Duration> },
+    Retry {
+        error: Transient,
+        retry_after: Option<Duration>,
+    },
     /// Final.
     Fatal(FetchError),
 }
@@ -358,20 +395,32 @@ impl Transient {
     fn into_error(self, url: &Url, attempts: u32, timeout: Duration) -> FetchError {
         let url = SafeUrl::new(url);
         match self {
-            Transient::Status { status, detail } => {
-                FetchError::HttpStatus { url, status, detail, attempts }
-            }
-            Transient::Network(message) => FetchError::Network { url, message, attempts },
-            Transient::Timeout => {
-                FetchError::Timeout { url, seconds: timeout.as_secs_f64(), attempts }
-            }
+            Transient::Status { status, detail } => FetchError::HttpStatus {
+                url,
+                status,
+                detail,
+                attempts,
+            },
+            Transient::Network(message) => FetchError::Network {
+                url,
+                message,
+                attempts,
+            },
+            Transient::Timeout => FetchError::Timeout {
+                url,
+                seconds: timeout.as_secs_f64(),
+                attempts,
+            },
         }
     }
 }
 
 fn transport_error(url: &Url, err: reqwest::Error, registry: &Registry) -> Attempt {
     if err.is_timeout() {
-        return Attempt::Retry { error: Transient::Timeout, retry_after: None };
+        return Attempt::Retry {
+            error: Transient::Timeout,
+            retry_after: None,
+        };
     }
     // Walk the source chain: reqwest's top-level text alone ("error sending request") says
     // little. The URL is dropped from the message (it is shown separately, safely).
@@ -386,9 +435,16 @@ fn transport_error(url: &Url, err: reqwest::Error, registry: &Registry) -> Attem
     }
     let message = scrub(&message, registry);
     if retryable {
-        return Attempt::Retry { error: Transient::Network(message), retry_after: None };
+        return Attempt::Retry {
+            error: Transient::Network(message),
+            retry_after: None,
+        };
     }
-    Attempt::Fatal(FetchError::Network { url: SafeUrl::new(url), message, attempts: 1 })
+    Attempt::Fatal(FetchError::Network {
+        url: SafeUrl::new(url),
+        message,
+        attempts: 1,
+    })
 }
 
 /// Maps a response status to success, a retry, or a final error.
@@ -417,7 +473,11 @@ async fn check_status(
         } else {
             " — this registry needs a token; see `byteproof compare --help` for where tokens come from"
         };
-        return Err(Attempt::Fatal(FetchError::AuthRefused { url: safe, status: status.as_u16(), hint }));
+        return Err(Attempt::Fatal(FetchError::AuthRefused {
+            url: safe,
+            status: status.as_u16(),
+            hint,
+        }));
     }
     if status == StatusCode::NOT_FOUND {
         if let Some(spec) = packument_of {
@@ -429,10 +489,17 @@ async fn check_status(
     }
     let transient = Transient::Status {
         status: status.as_u16(),
-        detail: if detail.is_empty() { String::new() } else { format!(": {detail}") },
+        detail: if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        },
     };
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(Attempt::Retry { error: transient, retry_after });
+        return Err(Attempt::Retry {
+            error: transient,
+            retry_after,
+        });
     }
     Err(Attempt::Fatal(transient.into_error(url, 1, Duration::ZERO)))
 }
@@ -450,7 +517,11 @@ fn error_detail(body: &[u8]) -> String {
         })
         .unwrap_or_else(|| text.lines().next().unwrap_or("").to_owned());
     let message = message.trim();
-    let mut short: String = message.chars().filter(|c| !c.is_control()).take(200).collect();
+    let mut short: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
     if message.chars().count() > 200 {
         short.push('…');
     }
@@ -497,7 +568,10 @@ mod tests {
     fn packument_urls_join_under_a_path() {
         let name = PackageName::parse("@bytelyst/errors").unwrap();
         let root = Registry::new("v", "http://127.0.0.1:4873").unwrap();
-        assert_eq!(root.packument_url(&name).as_str(), "http://127.0.0.1:4873/@bytelyst%2ferrors");
+        assert_eq!(
+            root.packument_url(&name).as_str(),
+            "http://127.0.0.1:4873/@bytelyst%2ferrors"
+        );
         let gitea = Registry::new("g", "https://git.example/api/packages/bytelyst/npm").unwrap();
         assert_eq!(
             gitea.packument_url(&name).as_str(),
@@ -513,7 +587,9 @@ mod tests {
     #[test]
     fn auth_goes_only_to_the_same_origin() {
         let r = Registry::new("g", "https://git.example/api/packages/o/npm/").unwrap();
-        let yes = Url::parse("https://GIT.example:443/api/packages/o/npm/%40s%2Fn/-/1.0.0/n-1.0.0.tgz").unwrap();
+        let yes =
+            Url::parse("https://GIT.example:443/api/packages/o/npm/%40s%2Fn/-/1.0.0/n-1.0.0.tgz")
+                .unwrap();
         assert!(r.same_origin(&yes));
         for no in [
             "http://git.example/api/x.tgz",
@@ -535,8 +611,14 @@ mod tests {
 
     #[test]
     fn error_bodies_are_summarised() {
-        assert_eq!(error_detail(br#"{"error":"no such package available"}"#), "no such package available");
+        assert_eq!(
+            error_detail(br#"{"error":"no such package available"}"#),
+            "no such package available"
+        );
         assert_eq!(error_detail(b"reqPackageAccess\n"), "reqPackageAccess");
-        assert_eq!(error_detail(br#"{"message":"token is required","url":"x"}"#), "token is required");
+        assert_eq!(
+            error_detail(br#"{"message":"token is required","url":"x"}"#),
+            "token is required"
+        );
     }
 }

@@ -51,7 +51,9 @@ pub enum FetchError {
         url: SafeUrl,
     },
     /// The version is not in the packument.
-    #[error("{package}@{version} is not on this registry (it has {available} other version(s){latest})")]
+    #[error(
+        "{package}@{version} is not on this registry (it has {available} other version(s){latest})"
+    )]
     VersionMissing {
         /// `@scope/name`.
         package: String,

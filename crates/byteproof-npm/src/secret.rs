@@ -58,7 +58,10 @@ impl Auth {
             Auth::Bearer(token) => format!("Bearer {}", token.expose()),
             Auth::Basic { username, password } => {
                 let raw = format!("{username}:{}", password.expose());
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
             }
         }
     }
@@ -82,7 +85,10 @@ mod tests {
         assert!(!format!("{auth:?}").contains("s3cr3t"));
         assert_eq!(Secret::new("s3cr3t-token\n").to_string(), "<redacted>");
         assert_eq!(auth.header_value(), "Bearer s3cr3t-token");
-        let basic = Auth::Basic { username: "u".into(), password: Secret::new("p") };
+        let basic = Auth::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        };
         assert_eq!(basic.header_value(), "Basic dTpw");
         assert!(!format!("{basic:?}").contains("\"p\""));
     }

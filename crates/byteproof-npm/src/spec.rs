@@ -39,7 +39,10 @@ impl PackageName {
     /// Validation is that of names that can exist on a registry: URL-safe characters only,
     /// no path traversal, at most 214 characters. Upper case is accepted (old packages have it).
     pub fn parse(name: &str) -> Result<Self, SpecError> {
-        let bad = |why| SpecError::BadName { name: name.to_owned(), why };
+        let bad = |why| SpecError::BadName {
+            name: name.to_owned(),
+            why,
+        };
         if name.is_empty() {
             return Err(bad("it is empty"));
         }
@@ -74,7 +77,10 @@ impl PackageName {
         if scope.is_none() && bare.starts_with('_') {
             return Err(bad("an unscoped name must not start with an underscore"));
         }
-        Ok(Self { scope: scope.map(str::to_owned), bare: bare.to_owned() })
+        Ok(Self {
+            scope: scope.map(str::to_owned),
+            bare: bare.to_owned(),
+        })
     }
 
     /// The scope without `@`, if any.
@@ -131,8 +137,9 @@ impl PackageSpec {
         let (name, version) = (&spec[..at], &spec[at + 1..]);
         let name = PackageName::parse(name)?;
         let trimmed = version.strip_prefix('v').unwrap_or(version);
-        let version = semver::Version::parse(trimmed)
-            .map_err(|_| SpecError::BadVersion { version: version.to_owned() })?;
+        let version = semver::Version::parse(trimmed).map_err(|_| SpecError::BadVersion {
+            version: version.to_owned(),
+        })?;
         Ok(Self { name, version })
     }
 }
@@ -155,7 +162,10 @@ mod tests {
         assert_eq!(s.name.url_segment(), "@bytelyst%2ferrors");
         assert_eq!(s.version.to_string(), "1.2.3-rc.1");
         assert_eq!(s.to_string(), "@bytelyst/errors@1.2.3-rc.1");
-        assert_eq!(s.name.tarball_file_name(&s.version), "errors-1.2.3-rc.1.tgz");
+        assert_eq!(
+            s.name.tarball_file_name(&s.version),
+            "errors-1.2.3-rc.1.tgz"
+        );
 
         let p = PackageSpec::parse("left-pad@v1.3.0").unwrap();
         assert_eq!(p.name.url_segment(), "left-pad");
@@ -166,11 +176,32 @@ mod tests {
     #[test]
     fn bad_specs_say_why() {
         use SpecError::*;
-        assert!(matches!(PackageSpec::parse("left-pad"), Err(MissingVersion(_))));
-        assert!(matches!(PackageSpec::parse("@scope/name"), Err(MissingVersion(_))));
-        assert!(matches!(PackageSpec::parse("x@latest"), Err(BadVersion { .. })));
-        assert!(matches!(PackageSpec::parse("x@^1.0.0"), Err(BadVersion { .. })));
-        for name in ["@scope@1.0.0", "../etc@1.0.0", "a/b@1.0.0", "@/x@1.0.0", "a b@1.0.0", "_x@1.0.0", ".x@1.0.0", "x%2f@1.0.0"] {
+        assert!(matches!(
+            PackageSpec::parse("left-pad"),
+            Err(MissingVersion(_))
+        ));
+        assert!(matches!(
+            PackageSpec::parse("@scope/name"),
+            Err(MissingVersion(_))
+        ));
+        assert!(matches!(
+            PackageSpec::parse("x@latest"),
+            Err(BadVersion { .. })
+        ));
+        assert!(matches!(
+            PackageSpec::parse("x@^1.0.0"),
+            Err(BadVersion { .. })
+        ));
+        for name in [
+            "@scope@1.0.0",
+            "../etc@1.0.0",
+            "a/b@1.0.0",
+            "@/x@1.0.0",
+            "a b@1.0.0",
+            "_x@1.0.0",
+            ".x@1.0.0",
+            "x%2f@1.0.0",
+        ] {
             assert!(
                 matches!(PackageSpec::parse(name), Err(BadName { .. })),
                 "{name} should be rejected"

@@ -45,7 +45,8 @@ mod tests {
 
     #[test]
     fn credentials_are_not_shown() {
-        let url = Url::parse("https://user:pw@host/a/b.tgz?X-Amz-Signature=abc&token=t#frag").unwrap();
+        let url =
+            Url::parse("https://user:pw@host/a/b.tgz?X-Amz-Signature=abc&token=t#frag").unwrap();
         assert_eq!(
             SafeUrl::new(&url).to_string(),
             "https://host/a/b.tgz?X-Amz-Signature=<redacted>&token=<redacted>"

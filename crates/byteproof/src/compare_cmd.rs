@@ -1,17 +1,16 @@
 //! `byteproof compare <pkg>@<version>`: wires configuration, the npm client and the compare
 //! engine together, then prints the report and picks the exit status.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use anyhow::Context as _;
-use byteproof_compare::{CompareOptions, compare};
-use byteproof_config::{Request, resolve};
-use byteproof_npm::{ClientOptions, NpmClient, PackageSpec};
+use byteproof_compare::{CompareOptions, Comparison, compare};
+use byteproof_npm::PackageSpec;
 
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::report::{self, CompareJson, Format, OutputArgs};
+use crate::registry_args::{RegistryArgs, Setup, runtime};
+use crate::report::{self, CompareJson, DiffJson, Format, OutputArgs};
+
+/// Tarballs up to this size are kept in memory so a divergence can be explained.
+const DIFF_KEEP_BYTES: u64 = 64 << 20;
 
 pub(crate) const AFTER_HELP: &str = "\
 Registries, first found wins:
@@ -43,123 +42,111 @@ pub(crate) struct CompareArgs {
     /// The package version, e.g. @bytelyst/errors@1.4.2.
     spec: String,
 
-    /// A registry as NAME=URL (repeatable; at least two registries are needed).
-    #[arg(long = "registry", value_name = "NAME=URL", value_parser = parse_pair)]
-    registries: Vec<(String, String)>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 
-    /// byteproof.toml to read (default: $BYTEPROOF_CONFIG, else ./byteproof.toml if present).
-    #[arg(long, value_name = "PATH")]
-    config: Option<PathBuf>,
-
-    /// .npmrc to read instead of ~/.npmrc and ./.npmrc.
-    #[arg(long, value_name = "PATH")]
-    npmrc: Option<PathBuf>,
-
-    /// Read the token for registry NAME from PATH (repeatable).
-    #[arg(long = "token-file", value_name = "NAME=PATH", value_parser = parse_pair)]
-    token_files: Vec<(String, String)>,
-
-    /// Accept token files that group or others can read.
+    /// Do not explain a divergence with `byteproof diff` (which keeps each tarball of up to
+    /// 64 MiB in memory).
     #[arg(long)]
-    allow_insecure_token_file: bool,
-
-    /// Retries after the first attempt on 5xx, 429, connection errors and timeouts
-    /// [default: 3, or settings.retries].
-    #[arg(long, value_name = "N")]
-    retries: Option<u32>,
-
-    /// Seconds of silence before a request is abandoned [default: 30, or settings.timeout].
-    #[arg(long, value_name = "SECS")]
-    timeout: Option<u64>,
-
-    /// Seconds allowed to connect [default: 10, or settings.connect-timeout].
-    #[arg(long, value_name = "SECS")]
-    connect_timeout: Option<u64>,
-
-    /// Largest tarball to read, in bytes [default: 1 GiB, or settings.max-tarball-size].
-    #[arg(long, value_name = "BYTES")]
-    max_tarball_size: Option<u64>,
+    no_diff: bool,
 
     #[command(flatten)]
     pub(crate) output: OutputArgs,
 }
 
-fn parse_pair(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() && !value.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
-    }
-}
-
 pub(crate) fn run(args: &CompareArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let spec = PackageSpec::parse(&args.spec)?;
-    let request = Request {
-        registries: args.registries.clone(),
-        token_files: args.token_files.iter().map(|(n, p)| (n.clone(), PathBuf::from(p))).collect(),
-        config: args.config.clone(),
-        npmrc: args.npmrc.clone(),
-        allow_insecure_token_files: args.allow_insecure_token_file,
-    };
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let resolved = resolve(&request, &cwd, &|name| std::env::var(name).ok())?;
-    if resolved.registries.len() < 2 {
+    let Setup { registries, client } = args.registry.setup(printer)?;
+    if registries.len() < 2 {
         anyhow::bail!(
             "compare needs at least two registries, got {} ({}); add another with --registry NAME=URL",
-            resolved.registries.len(),
-            resolved.registries.iter().map(|r| r.registry.name.as_str()).collect::<Vec<_>>().join(", ")
+            registries.len(),
+            registries
+                .iter()
+                .map(|r| r.registry.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
-    for r in &resolved.registries {
-        let auth = match &r.token_source {
-            Some(source) => format!("token from {source}"),
-            None => "anonymous".to_owned(),
-        };
-        printer.note(&format!("registry {} {} ({auth})", r.registry.name, r.registry.base()));
-    }
+    let registries: Vec<_> = registries.into_iter().map(|r| r.registry).collect();
 
-    let settings = &resolved.settings;
-    let defaults = ClientOptions::default();
-    let options = ClientOptions {
-        retries: args.retries.or(settings.retries).unwrap_or(defaults.retries),
-        read_timeout: args
-            .timeout
-            .or(settings.timeout)
-            .map_or(defaults.read_timeout, Duration::from_secs),
-        connect_timeout: args
-            .connect_timeout
-            .or(settings.connect_timeout)
-            .map_or(defaults.connect_timeout, Duration::from_secs),
-        max_tarball_size: args
-            .max_tarball_size
-            .or(settings.max_tarball_size)
-            .unwrap_or(defaults.max_tarball_size),
-        ..defaults
-    };
-    let client = NpmClient::new(options).map_err(anyhow::Error::msg)?;
-    let registries: Vec<_> = resolved.registries.into_iter().map(|r| r.registry).collect();
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = runtime()?;
     let bar = printer.progress(registries.len() as u64, &format!("reading {spec}"));
     let comparison = runtime.block_on(compare(
         &client,
         &spec,
         &registries,
-        &CompareOptions::default(),
+        &CompareOptions {
+            keep_bytes_up_to: if args.no_diff { 0 } else { DIFF_KEEP_BYTES },
+        },
         &|_| bar.inc(1),
     ));
     bar.finish_and_clear();
+    for r in comparison
+        .registries
+        .iter()
+        .filter(|r| r.tarball_url_constructed)
+    {
+        printer.warn(&format!(
+            "registry {} gave no dist.tarball for {spec}; read the npm-standard URL instead",
+            r.name
+        ));
+    }
 
-    let json = CompareJson::new(&comparison);
+    let diffs = if args.no_diff {
+        Vec::new()
+    } else {
+        explain(&comparison)
+    };
+    let json = CompareJson::new(&comparison, diffs);
     match args.output.format() {
         Format::Json => printer.out(&format!("{}\n", serde_json::to_string_pretty(&json)?)),
         Format::Markdown => printer.out(&report::markdown(&json)),
         Format::Table => printer.out(&report::table(&json, printer)),
     }
     Ok(report::exit_status(comparison.verdict))
+}
+
+/// Explains each divergence: the majority's tarball (or the first group's, when there is no
+/// majority) against one tarball of every other group.
+fn explain(c: &Comparison) -> Vec<DiffJson> {
+    let Some(base) = c.groups.first() else {
+        return Vec::new();
+    };
+    let bytes_of = |group: &byteproof_compare::Group| {
+        group.members.iter().find_map(|&i| {
+            let fetched = c.registries[i].outcome.as_ref().ok()?;
+            Some((c.registries[i].name.clone(), fetched.bytes.as_deref()?))
+        })
+    };
+    let names = |group: &byteproof_compare::Group| -> Vec<String> {
+        group
+            .members
+            .iter()
+            .map(|&i| c.registries[i].name.clone())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for other in &c.groups[1..] {
+        let (Some((a_name, a)), Some((b_name, b))) = (bytes_of(base), bytes_of(other)) else {
+            out.push(DiffJson::unavailable(
+                names(base),
+                names(other),
+                "a tarball was too large to keep for the diff",
+            ));
+            continue;
+        };
+        let mut node = crate::diff_cmd::node_engine();
+        let result = byteproof_diff::diff_with(
+            a,
+            b,
+            &byteproof_diff::DiffOptions::default(),
+            &mut [&mut node],
+        );
+        out.push(match result {
+            Ok(report) => DiffJson::new(a_name, b_name, names(base), names(other), report),
+            Err(err) => DiffJson::unavailable(names(base), names(other), &err.to_string()),
+        });
+    }
+    out
 }

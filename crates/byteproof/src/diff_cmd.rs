@@ -9,8 +9,11 @@ use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use byteproof_diff::{Caps, Compressor, DiffBody, DiffOptions, DiffReport, Layer, Reason};
+use byteproof_npm::{PackageSpec, Registry, SafeUrl};
+
+use crate::registry_args::{RegistryArgs, Setup, runtime};
 
 use crate::exit::ExitStatus;
 use crate::printer::{Printer, Style};
@@ -18,10 +21,11 @@ use crate::printer::{Printer, Style};
 /// Arguments of `byteproof diff`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct DiffArgs {
-    /// First tarball (a local .tgz file).
+    /// First tarball: a local .tgz (`-` for stdin), an http(s) URL, or REGISTRY:package@version
+    /// with REGISTRY a name from --registry, byteproof.toml or .npmrc.
     a: String,
 
-    /// Second tarball (a local .tgz file).
+    /// Second tarball, in the same forms.
     b: String,
 
     /// Print the full report as JSON.
@@ -47,6 +51,9 @@ pub(crate) struct DiffArgs {
     /// Also print the evidence behind each side's producer fingerprint.
     #[arg(long)]
     evidence: bool,
+
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 /// Parses `1048576`, `512K`, `256M`, `1G` (binary units).
@@ -66,42 +73,97 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large: {text:?}"))
 }
 
-/// Reads one side. Only local files for now; registry and URL sides are wired by `compare`'s
-/// fetcher later.
-fn load_side(spec: &str) -> anyhow::Result<Vec<u8>> {
-    if spec.starts_with("http://") || spec.starts_with("https://") {
-        bail!("{spec}: URL sides are not supported yet; download the tarball and pass its path");
-    }
-    if spec == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-        return Ok(bytes);
-    }
-    match std::fs::read(spec) {
-        Ok(bytes) => Ok(bytes),
-        Err(err)
-            if err.kind() == std::io::ErrorKind::NotFound && looks_like_registry_spec(spec) =>
-        {
-            bail!(
-                "{spec}: no such file, and REGISTRY:package@version sides are not supported yet; \
-                 pass a local .tgz path"
-            )
+/// Where one side's bytes come from.
+#[derive(Debug, PartialEq, Eq)]
+enum Side<'a> {
+    /// Standard input.
+    Stdin,
+    /// A local file.
+    File(&'a str),
+    /// An http(s) URL, fetched anonymously.
+    Url(&'a str),
+    /// A registry name and a `package@version`.
+    Registry { name: &'a str, spec: &'a str },
+}
+
+impl<'a> Side<'a> {
+    /// Reads the form of a side: `-`, a URL, an existing file, `REGISTRY:pkg@version`, or a
+    /// path (which then fails to open with a clear error).
+    fn parse(text: &'a str) -> Self {
+        if text == "-" {
+            return Side::Stdin;
         }
-        Err(err) => Err(err).with_context(|| format!("cannot read {spec}")),
+        if text.starts_with("http://") || text.starts_with("https://") {
+            return Side::Url(text);
+        }
+        if !std::path::Path::new(text).exists() {
+            if let Some((name, spec)) = text
+                .split_once(':')
+                .filter(|(n, p)| !n.is_empty() && p.contains('@'))
+            {
+                return Side::Registry { name, spec };
+            }
+        }
+        Side::File(text)
     }
 }
 
-fn looks_like_registry_spec(spec: &str) -> bool {
-    spec.split_once(':')
-        .is_some_and(|(_, pkg)| pkg.contains('@'))
+/// Reads one side's bytes. Registry sides resolve the registry from the configuration and
+/// fetch with its credentials; URL sides are fetched without any.
+fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<Vec<u8>> {
+    let keep = args.max_tarball();
+    match Side::parse(text) {
+        Side::Stdin => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            Ok(bytes)
+        }
+        Side::File(path) => std::fs::read(path).with_context(|| format!("cannot read {path}")),
+        Side::Url(url) => {
+            let client = args.registry.client_without_config()?;
+            let parsed = url::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
+            let anonymous = Registry::new("url", url).map_err(anyhow::Error::msg)?;
+            let fetched = runtime()?
+                .block_on(client.tarball(&anonymous, &parsed, keep))
+                .with_context(|| format!("cannot fetch {}", SafeUrl::new(&parsed)))?;
+            fetched
+                .bytes
+                .context("the tarball is larger than --max-tarball-size")
+        }
+        Side::Registry { name, spec } => {
+            let spec = PackageSpec::parse(spec)?;
+            let Setup { registries, client } = args.registry.setup(printer)?;
+            let registry = registries
+                .into_iter()
+                .find(|r| r.registry.name == name)
+                .map(|r| r.registry)
+                .with_context(|| format!("no registry named {name:?} is configured (see --registry, byteproof.toml, .npmrc)"))?;
+            let runtime = runtime()?;
+            let fetched = runtime.block_on(async {
+                let dist = client.dist(&registry, &spec).await?;
+                client.tarball(&registry, &dist.tarball, keep).await
+            });
+            let fetched = fetched.with_context(|| format!("cannot fetch {spec} from {name}"))?;
+            fetched
+                .bytes
+                .context("the tarball is larger than --max-tarball-size")
+        }
+    }
+}
+
+impl DiffArgs {
+    /// Largest tarball kept in memory for a fetched side.
+    fn max_tarball(&self) -> u64 {
+        self.max_decompressed
+    }
 }
 
 pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let a = load_side(&args.a)?;
-    let b = load_side(&args.b)?;
+    let a = load_side(&args.a, args, printer)?;
+    let b = load_side(&args.b, args, printer)?;
     let options = DiffOptions {
         caps: Caps {
             max_decompressed_bytes: args.max_decompressed,
@@ -345,7 +407,7 @@ fn iso_utc(secs: i64) -> String {
 
 /// Node's zlib in a `node` subprocess: the engine npm, pnpm and yarn actually use.
 #[derive(Debug, Default)]
-struct NodeZlib {
+pub(crate) struct NodeZlib {
     version: OnceCell<Option<String>>,
 }
 
@@ -429,6 +491,20 @@ impl Compressor for NodeZlib {
     }
 }
 
+/// The Node zlib engine for the recompression check (used only when `node` is installed).
+pub(crate) fn node_engine() -> NodeZlib {
+    NodeZlib::default()
+}
+
+pub(crate) const AFTER_HELP: &str = "\
+Verdict ladder (the deepest differing layer wins): identical, gzip-header, compression,
+tar-encoding, metadata, formatting, content.
+
+Exit status:
+  0  identical
+  1  the tarballs differ
+  2  usage error, or a side that cannot be read or parsed (not gzip, not tar, truncated, ...)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,18 +529,21 @@ mod tests {
     }
 
     #[test]
-    fn registry_and_url_sides_are_refused_clearly() {
-        let err = load_side("npmjs:left-pad@1.3.0").unwrap_err().to_string();
-        assert!(
-            err.contains("REGISTRY:package@version sides are not supported yet"),
-            "{err}"
+    fn sides_are_told_apart() {
+        assert_eq!(Side::parse("-"), Side::Stdin);
+        assert_eq!(Side::parse("https://h/x.tgz"), Side::Url("https://h/x.tgz"));
+        assert_eq!(
+            Side::parse("gitea-eu:@bytelyst/errors@1.0.0"),
+            Side::Registry {
+                name: "gitea-eu",
+                spec: "@bytelyst/errors@1.0.0"
+            }
         );
-        let err = load_side("https://registry.npmjs.org/x/-/x-1.0.0.tgz")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("URL sides are not supported yet"), "{err}");
-        let err = format!("{:#}", load_side("/nonexistent/file.tgz").unwrap_err());
-        assert!(err.contains("cannot read /nonexistent/file.tgz"), "{err}");
+        assert_eq!(
+            Side::parse("/nonexistent/file.tgz"),
+            Side::File("/nonexistent/file.tgz")
+        );
+        assert_eq!(Side::parse("dist/x.tgz"), Side::File("dist/x.tgz"));
     }
 
     #[test]

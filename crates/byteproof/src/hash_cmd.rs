@@ -35,7 +35,8 @@ pub(crate) fn run(args: &HashArgs, printer: &Printer) -> anyhow::Result<ExitStat
     let mut failed = false;
     for path in &args.files {
         let result = if path.as_os_str() == "-" {
-            byteproof_hash::hash_reader(std::io::stdin().lock()).context("cannot read standard input")
+            byteproof_hash::hash_reader(std::io::stdin().lock())
+                .context("cannot read standard input")
         } else {
             std::fs::File::open(path)
                 .and_then(byteproof_hash::hash_reader)
@@ -73,5 +74,9 @@ pub(crate) fn run(args: &HashArgs, printer: &Printer) -> anyhow::Result<ExitStat
         }
         printer.out(&text);
     }
-    Ok(if failed { ExitStatus::Usage } else { ExitStatus::Success })
+    Ok(if failed {
+        ExitStatus::Usage
+    } else {
+        ExitStatus::Success
+    })
 }

@@ -2,9 +2,11 @@
 //! configuration, calls the engines, and is the only place that prints or picks an exit code.
 
 mod compare_cmd;
+mod diff_cmd;
 mod exit;
 mod hash_cmd;
 mod printer;
+mod registry_args;
 mod report;
 
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ enum Command {
     /// Fetch one version from several registries and prove the tarballs are byte-identical.
     #[command(after_help = compare_cmd::AFTER_HELP)]
     Compare(compare_cmd::CompareArgs),
+    /// Explain why two tarballs differ, layer by layer: gzip, compression, tar encoding,
+    /// metadata, formatting, content.
+    #[command(after_help = diff_cmd::AFTER_HELP)]
+    Diff(diff_cmd::DiffArgs),
     /// Hash local tarballs (SHA-1, SHA-256, SHA-512 as SRI) in one pass each.
     #[command(after_help = EXIT_CODES_HELP)]
     Hash(hash_cmd::HashArgs),
@@ -45,6 +51,7 @@ impl Command {
         match self {
             Command::Compare(args) => args.output.format() != report::Format::Table,
             Command::Hash(args) => args.json,
+            Command::Diff(args) => args.json,
         }
     }
 }
@@ -55,6 +62,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Compare(args) => compare_cmd::run(args, &printer),
         Command::Hash(args) => hash_cmd::run(args, &printer),
+        Command::Diff(args) => diff_cmd::run(args, &printer),
     };
     match result {
         Ok(status) => status.into(),

@@ -64,11 +64,6 @@ impl Printer {
         }
     }
 
-    /// Whether stdout gets ANSI colour.
-    pub(crate) fn color(&self) -> bool {
-        self.color_stdout
-    }
-
     /// Wraps `text` in the ANSI codes for `style` when stdout is coloured.
     pub(crate) fn paint(&self, style: Style, text: &str) -> String {
         paint(self.color_stdout, style, text)
@@ -77,7 +72,10 @@ impl Printer {
     /// Writes data to stdout. A closed pipe (`| head`) ends the process quietly with status 0.
     pub(crate) fn out(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
-        if let Err(err) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if let Err(err) = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
             if err.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(0);
             }
@@ -93,7 +91,10 @@ impl Printer {
 
     /// Writes a warning to stderr; shown even with `--quiet`.
     pub(crate) fn warn(&self, text: &str) {
-        eprintln!("{}: {text}", paint(self.color_stderr, Style::Warn, "warning"));
+        eprintln!(
+            "{}: {text}",
+            paint(self.color_stderr, Style::Warn, "warning")
+        );
     }
 
     /// Writes an error to stderr; always shown.

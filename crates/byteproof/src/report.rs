@@ -53,6 +53,68 @@ pub(crate) struct CompareJson {
     pub(crate) groups: Vec<GroupJson>,
     /// Registries outside a strict majority (empty when there is none).
     pub(crate) odd_ones_out: Vec<String>,
+    /// Why the groups differ: the first (majority) group against each other group.
+    pub(crate) diffs: Vec<DiffJson>,
+}
+
+/// One explained divergence between two groups of registries.
+#[derive(Debug, Serialize)]
+pub(crate) struct DiffJson {
+    /// The registry whose tarball stands for side A (from `a_group`).
+    pub(crate) a: Option<String>,
+    /// The registry whose tarball stands for side B (from `b_group`).
+    pub(crate) b: Option<String>,
+    pub(crate) a_group: Vec<String>,
+    pub(crate) b_group: Vec<String>,
+    /// One line, e.g. "divergent at metadata: exec-bit on bin/cli.js".
+    pub(crate) summary: Option<String>,
+    /// The full `byteproof diff` report (schema of `byteproof diff --json`).
+    pub(crate) report: Option<byteproof_diff::DiffReport>,
+    /// Why there is no report, when there is none.
+    pub(crate) error: Option<String>,
+}
+
+impl DiffJson {
+    pub(crate) fn new(
+        a: String,
+        b: String,
+        a_group: Vec<String>,
+        b_group: Vec<String>,
+        report: byteproof_diff::DiffReport,
+    ) -> Self {
+        Self {
+            a: Some(a),
+            b: Some(b),
+            a_group,
+            b_group,
+            summary: Some(report.summary_line()),
+            report: Some(report),
+            error: None,
+        }
+    }
+
+    pub(crate) fn unavailable(a_group: Vec<String>, b_group: Vec<String>, why: &str) -> Self {
+        Self {
+            a: None,
+            b: None,
+            a_group,
+            b_group,
+            summary: None,
+            report: None,
+            error: Some(why.to_owned()),
+        }
+    }
+
+    fn title(&self) -> String {
+        format!("{} vs {}", self.a_group.join(", "), self.b_group.join(", "))
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.report
+            .iter()
+            .flat_map(|r| r.hints.iter().map(|h| format!("{}: {}", h.reason, h.text)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -84,16 +146,16 @@ pub(crate) struct GroupJson {
 
 fn claim_problem(field: &str, check: &ClaimCheck) -> Option<String> {
     match check {
-        ClaimCheck::Mismatch { claimed, actual } => {
-            Some(format!("{field} claims {claimed} but the served bytes are {actual}"))
-        }
+        ClaimCheck::Mismatch { claimed, actual } => Some(format!(
+            "{field} claims {claimed} but the served bytes are {actual}"
+        )),
         ClaimCheck::Unverifiable { reason } => Some(format!("{field} cannot be checked: {reason}")),
         ClaimCheck::Absent | ClaimCheck::Match => None,
     }
 }
 
 impl CompareJson {
-    pub(crate) fn new(c: &Comparison) -> Self {
+    pub(crate) fn new(c: &Comparison, diffs: Vec<DiffJson>) -> Self {
         let registries = c
             .registries
             .iter()
@@ -147,7 +209,11 @@ impl CompareJson {
             .iter()
             .map(|g| GroupJson {
                 sha256: g.sha256.clone(),
-                registries: g.members.iter().map(|&i| c.registries[i].name.clone()).collect(),
+                registries: g
+                    .members
+                    .iter()
+                    .map(|&i| c.registries[i].name.clone())
+                    .collect(),
             })
             .collect();
         Self {
@@ -159,6 +225,7 @@ impl CompareJson {
             registries,
             groups,
             odd_ones_out: c.odd_ones_out.clone(),
+            diffs,
         }
     }
 }
@@ -170,7 +237,10 @@ pub(crate) fn headline(c: &CompareJson) -> String {
     match c.verdict {
         "identical" => format!("all {n} registries serve byte-identical tarballs"),
         "divergent" => {
-            let mut s = format!("{read} of {n} registries served {} different tarballs", c.groups.len());
+            let mut s = format!(
+                "{read} of {n} registries served {} different tarballs",
+                c.groups.len()
+            );
             if !c.odd_ones_out.is_empty() {
                 s.push_str(&format!("; odd one(s) out: {}", c.odd_ones_out.join(", ")));
             } else {
@@ -185,12 +255,23 @@ pub(crate) fn headline(c: &CompareJson) -> String {
                 .filter(|r| r.claims_ok == Some(false))
                 .map(|r| r.name.as_str())
                 .collect();
-            format!("registry claims do not match the bytes served by: {}", liars.join(", "))
+            format!(
+                "registry claims do not match the bytes served by: {}",
+                liars.join(", ")
+            )
         }
         _ => {
-            let failed: Vec<&str> =
-                c.registries.iter().filter(|r| r.error.is_some()).map(|r| r.name.as_str()).collect();
-            format!("could not verify: {} of {n} registries could not be read ({})", failed.len(), failed.join(", "))
+            let failed: Vec<&str> = c
+                .registries
+                .iter()
+                .filter(|r| r.error.is_some())
+                .map(|r| r.name.as_str())
+                .collect();
+            format!(
+                "could not verify: {} of {n} registries could not be read ({})",
+                failed.len(),
+                failed.join(", ")
+            )
         }
     }
 }
@@ -231,7 +312,11 @@ pub(crate) fn table(c: &CompareJson, printer: &Printer) -> String {
             let status = match (&r.error, r.claims_ok) {
                 (Some(e), _) => format!("error: {e}"),
                 (None, Some(false)) => r.claim_problems.join("; "),
-                _ => r.sha256.as_deref().map(|s| format!("sha256 {}…", &s[..16])).unwrap_or_default(),
+                _ => r
+                    .sha256
+                    .as_deref()
+                    .map(|s| format!("sha256 {}…", &s[..16]))
+                    .unwrap_or_default(),
             };
             [
                 r.name.clone(),
@@ -286,6 +371,24 @@ pub(crate) fn table(c: &CompareJson, printer: &Printer) -> String {
             ));
         }
     }
+    for d in &c.diffs {
+        out.push_str(&format!("\n  why {}: ", d.title()));
+        match (&d.summary, &d.error) {
+            (Some(summary), _) => out.push_str(&printer.paint(Style::Bold, summary)),
+            (None, Some(error)) => out.push_str(&format!("not explained: {error}")),
+            (None, None) => {}
+        }
+        out.push('\n');
+        for hint in d.hints() {
+            out.push_str(&format!("    hint {hint}\n"));
+        }
+    }
+    if !c.diffs.is_empty() {
+        out.push_str(&printer.paint(
+            Style::Dim,
+            "\n  (byteproof diff explains each difference in full; --json includes its report)\n",
+        ));
+    }
     out
 }
 
@@ -319,10 +422,48 @@ pub(crate) fn markdown(c: &CompareJson) -> String {
             "| {} | {} | {} | {} | {} |\n",
             r.name,
             r.size.map(|s| s.to_string()).unwrap_or_else(|| "–".into()),
-            r.sha256.as_deref().map(|s| format!("`{s}`")).unwrap_or_else(|| "–".into()),
+            r.sha256
+                .as_deref()
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_else(|| "–".into()),
             claims,
             detail
         ));
+    }
+    for d in &c.diffs {
+        out.push_str(&format!("\n#### Why {} differ\n\n", d.title()));
+        match (&d.summary, &d.error) {
+            (Some(summary), _) => out.push_str(&format!("{summary}\n")),
+            (None, Some(error)) => out.push_str(&format!("Not explained: {error}\n")),
+            (None, None) => {}
+        }
+        if let Some(report) = &d.report {
+            out.push('\n');
+            for finding in &report.reasons {
+                let mut entries: Vec<&str> = finding
+                    .entries
+                    .iter()
+                    .map(String::as_str)
+                    .take(10)
+                    .collect();
+                if finding.entries.len() > 10 {
+                    entries.push("…");
+                }
+                out.push_str(&format!(
+                    "- `{}` ({}): {}\n",
+                    finding.code,
+                    finding.layer,
+                    entries.join(", ")
+                ));
+            }
+        }
+        let hints = d.hints();
+        if !hints.is_empty() {
+            out.push_str("\nHow to fix:\n\n");
+            for hint in hints {
+                out.push_str(&format!("- {hint}\n"));
+            }
+        }
     }
     out
 }
