@@ -3,6 +3,9 @@
 //!
 //! - `hash`: `byteproof hash` of a 1 GiB file (`BYTEPROOF_BENCH_MIB` to change the size)
 //!   against `openssl dgst` of each algorithm, one pass each.
+//! - `diff`: `byteproof diff --json` of a generated pair of 5,000 entries / 50 MB, and of half
+//!   that (cost must grow linearly), with peak memory; against `diffoscope` where installed
+//!   (Debian's `diffoscope-minimal`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-const BENCHES: &[&str] = &["hash"];
+const BENCHES: &[&str] = &["hash", "diff"];
 
 pub(crate) fn run(root: &Path, names: &[String]) -> anyhow::Result<()> {
     let names: Vec<&str> = if names.is_empty() {
@@ -34,8 +37,10 @@ pub(crate) fn run(root: &Path, names: &[String]) -> anyhow::Result<()> {
     crate::run(build, "cargo build --release -p byteproof")?;
     let bin = target_dir(root)?.join("release/byteproof");
     for name in names {
-        if name == "hash" {
-            hash(root, &bin)?;
+        match name {
+            "hash" => hash(root, &bin)?,
+            "diff" => diff(root, &bin)?,
+            _ => {}
         }
     }
     Ok(())
@@ -141,4 +146,196 @@ fn make_file(path: &Path, mib: u64) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Wall time and peak resident memory (KiB) of one run, measured by Python's `resource` so no
+/// extra tool is needed.
+fn measure(args: &[&str]) -> anyhow::Result<(Duration, u64, i32)> {
+    const SCRIPT: &str = "import resource,subprocess,sys,time\n\
+t=time.perf_counter()\n\
+r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n\
+e=time.perf_counter()-t\n\
+print(e, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)";
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(SCRIPT)
+        .args(args)
+        .output()
+        .context("cannot run python3 to measure")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let [secs, rss, code] = fields.as_slice() else {
+        bail!(
+            "unexpected measurement output {text:?} ({})",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    Ok((
+        Duration::from_secs_f64(secs.parse()?),
+        rss.parse()?,
+        code.parse()?,
+    ))
+}
+
+fn diff(root: &Path, bin: &Path) -> anyhow::Result<()> {
+    let dir = target_dir(root)?.join("bench/diff");
+    std::fs::create_dir_all(&dir)?;
+    println!("diff benchmark: generated npm-style tarball pairs, best of 3");
+    let mut times = Vec::new();
+    let mut full_pair = None;
+    for (entries, bytes) in [(2_500usize, 25_000_000usize), (5_000, 50_000_000)] {
+        let (a, b) = make_pair(&dir, entries, bytes)?;
+        let (a_s, b_s) = (
+            a.to_string_lossy().into_owned(),
+            b.to_string_lossy().into_owned(),
+        );
+        let mut best = (Duration::MAX, 0);
+        for _ in 0..3 {
+            let (t, rss, code) = measure(&[
+                &bin.to_string_lossy(),
+                "diff",
+                "--json",
+                "--no-recompress",
+                &a_s,
+                &b_s,
+            ])?;
+            if code != 1 {
+                bail!(
+                    "byteproof diff exited {code} on the benchmark pair (expected 1: they differ)"
+                );
+            }
+            if t < best.0 {
+                best = (t, rss);
+            }
+        }
+        println!(
+            "  {:<40} {:>8.3} s  peak {:>6.1} MiB",
+            format!(
+                "byteproof diff, {entries} entries / {} MB",
+                bytes / 1_000_000
+            ),
+            best.0.as_secs_f64(),
+            best.1 as f64 / 1024.0
+        );
+        times.push(best.0);
+        full_pair = Some((a_s, b_s));
+    }
+    println!(
+        "  linearity: time(5000 entries, 50 MB) / time(2500 entries, 25 MB) = {:.2} (2.00 is linear)",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
+    let Some((a, b)) = full_pair else {
+        return Ok(());
+    };
+    if !crate::install::have("diffoscope") {
+        println!(
+            "  diffoscope is not installed: no reference timing (apt-get install diffoscope-minimal)"
+        );
+        return Ok(());
+    }
+    let (t, rss, _) = measure(&[
+        "timeout",
+        "1800",
+        "diffoscope",
+        "--no-progress",
+        "--text",
+        "/dev/null",
+        &a,
+        &b,
+    ])?;
+    println!(
+        "  {:<40} {:>8.3} s  peak {:>6.1} MiB",
+        "diffoscope --text, 5000 entries / 50 MB",
+        t.as_secs_f64(),
+        rss as f64 / 1024.0
+    );
+    println!(
+        "  ratio byteproof / diffoscope: {:.3}",
+        times[1].as_secs_f64() / t.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Writes (once) two gzip'd tars shaped like npm tarballs: `entries` files under `package/`,
+/// about `bytes` in total, source-like text. B differs from A the way real divergences do:
+/// an edited line every 50 files, an exec bit every 97, one file added and one removed,
+/// and a gzip OS byte.
+fn make_pair(dir: &Path, entries: usize, bytes: usize) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let a = dir.join(format!("a-{entries}.tgz"));
+    let b = dir.join(format!("b-{entries}.tgz"));
+    if a.is_file() && b.is_file() {
+        return Ok((a, b));
+    }
+    let words = [
+        "const",
+        "value",
+        "return",
+        "function",
+        "module",
+        "exports",
+        "require",
+        "await",
+        "=>",
+        "{",
+        "}",
+        ";",
+        "if",
+        "else",
+        "byteproof",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut files = Vec::with_capacity(entries);
+    for i in 0..entries {
+        let target = bytes / entries / 2 + (next() as usize % (bytes / entries));
+        let mut text = String::with_capacity(target + 64);
+        while text.len() < target {
+            text.push_str(words[next() as usize % words.len()]);
+            text.push(if next() % 9 == 0 { '\n' } else { ' ' });
+        }
+        files.push((format!("package/src/m{:02}/file-{i}.js", i % 64), text));
+    }
+    for (path, side) in [(&a, 'a'), (&b, 'b')] {
+        let level = flate2::Compression::new(9);
+        let mut gz = flate2::GzBuilder::new()
+            .operating_system(if side == 'a' { 255 } else { 3 })
+            .write(std::fs::File::create(path)?, level);
+        {
+            let mut tar = tar::Builder::new(&mut gz);
+            for (i, (name, text)) in files.iter().enumerate() {
+                if side == 'b' && i == 7 {
+                    continue; // removed on B
+                }
+                let mut content = text.clone();
+                if side == 'b' && i % 50 == 0 {
+                    content.push_str("\n// edited on side B\n");
+                }
+                let mut header = tar::Header::new_ustar();
+                header.set_size(content.len() as u64);
+                header.set_mode(if side == 'b' && i % 97 == 0 {
+                    0o755
+                } else {
+                    0o644
+                });
+                header.set_mtime(499_162_500);
+                header.set_entry_type(tar::EntryType::Regular);
+                tar.append_data(&mut header, name, content.as_bytes())?;
+            }
+            if side == 'b' {
+                let mut header = tar::Header::new_ustar();
+                header.set_size(3);
+                header.set_mode(0o644);
+                header.set_mtime(499_162_500);
+                tar.append_data(&mut header, "package/added-on-b.js", &b"x;\n"[..])?;
+            }
+            tar.finish()?;
+        }
+        gz.finish()?;
+    }
+    Ok((a, b))
 }
