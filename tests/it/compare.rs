@@ -146,14 +146,21 @@ fn a_version_missing_on_one_registry_is_incomplete() {
     );
 }
 
-#[test]
-fn a_wrong_token_is_refused_clearly_and_never_shown() {
+/// A registry whose reads need a token (and that token) and an open one, both serving the
+/// same npm-packed `@bytelyst/errors@1.0.0`.
+fn private_and_open_registries() -> (Verdaccio, String, Vec<(Verdaccio, String)>) {
     let private = Verdaccio::start_private().unwrap_or_else(|e| panic!("{e:#}"));
     let token = private.create_user("ci", "ci-pass-123").unwrap();
     let open = registries(1);
     let packed = pack(PKG, "1.0.0", PackTool::Npm);
     private.npm_publish(&packed.path, &token, None).unwrap();
     publish(&open[0], &packed);
+    (private, token, open)
+}
+
+#[test]
+fn a_wrong_token_is_refused_clearly_and_never_shown() {
+    let (private, token, open) = private_and_open_registries();
     let urls = vec![open[0].0.url(), private.url()];
 
     let wrong = "not-the-token-0123456789abcdef";
@@ -337,12 +344,7 @@ fn gitea_form_registries_under_a_path_in_both_tarball_forms() {
 
 #[test]
 fn registries_and_tokens_from_npmrc() {
-    let private = Verdaccio::start_private().unwrap_or_else(|e| panic!("{e:#}"));
-    let token = private.create_user("ci", "ci-pass-123").unwrap();
-    let open = registries(1);
-    let packed = pack(PKG, "1.0.0", PackTool::Npm);
-    private.npm_publish(&packed.path, &token, None).unwrap();
-    publish(&open[0], &packed);
+    let (private, token, open) = private_and_open_registries();
 
     let mut sandbox = Sandbox::new();
     sandbox.env("PRIVATE_NPM_TOKEN", &token);
