@@ -8,4 +8,5 @@ mod cli;
 mod compare;
 mod diff;
 mod hash;
+mod pin;
 mod support;

@@ -2,7 +2,7 @@
 //!
 //! - Node tools (Verdaccio, pnpm) from `xtask/npm/package-lock.json`, with `npm ci`;
 //! - Debian packages the tests drive for real (`docker-registry` for `pin`, `apache2-utils` for
-//!   htpasswd files), with `apt-get` when running as root.
+//!   htpasswd files, `openssl` to sign registry tokens), with `apt-get` when running as root.
 //!
 //! Anything that cannot be installed stops the run with the command that would install it:
 //! tests never skip because a server is missing.

@@ -50,18 +50,27 @@ pub struct Credentials {
 impl Credentials {
     /// Builds credentials.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Self { username: username.into(), password: Secret::new(password) }
+        Self {
+            username: username.into(),
+            password: Secret::new(password),
+        }
     }
 
     /// The value of an `Authorization: Basic …` header.
     pub fn basic_header(&self) -> String {
-        format!("Basic {}", BASE64.encode(format!("{}:{}", self.username, self.password.expose())))
+        format!(
+            "Basic {}",
+            BASE64.encode(format!("{}:{}", self.username, self.password.expose()))
+        )
     }
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("username", &self.username).field("password", &self.password).finish()
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
     }
 }
 
@@ -129,7 +138,8 @@ impl CredentialStore {
     /// Adds credentials for a registry (`docker.io`, `ghcr.io`, `host:port`, or an `auths` key
     /// such as `https://index.docker.io/v1/`).
     pub fn insert(&mut self, registry: &str, credentials: Credentials) {
-        self.by_registry.insert(auths_key_to_registry(registry), credentials);
+        self.by_registry
+            .insert(auths_key_to_registry(registry), credentials);
     }
 
     /// The credentials for a canonical registry name, if any.
@@ -151,7 +161,12 @@ impl CredentialStore {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::new()),
-            Err(source) => return Err(AuthConfigError::Read { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(AuthConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         };
         Self::from_docker_config_text(&text, path)
     }
@@ -159,11 +174,21 @@ impl CredentialStore {
     /// Parses the text of a `config.json` (`path` is only used in errors).
     pub fn from_docker_config_text(text: &str, path: &Path) -> Result<Self, AuthConfigError> {
         let file: ConfigFile =
-            serde_json::from_str(text).map_err(|source| AuthConfigError::Parse { path: path.to_owned(), source })?;
+            serde_json::from_str(text).map_err(|source| AuthConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            })?;
         let mut store = Self::new();
         for (key, entry) in file.auths {
-            let bad = || AuthConfigError::BadAuth { path: path.to_owned(), key: key.clone() };
-            let creds = match (entry.auth.as_deref().filter(|a| !a.is_empty()), entry.username, entry.password) {
+            let bad = || AuthConfigError::BadAuth {
+                path: path.to_owned(),
+                key: key.clone(),
+            };
+            let creds = match (
+                entry.auth.as_deref().filter(|a| !a.is_empty()),
+                entry.username,
+                entry.password,
+            ) {
                 (Some(auth), _, _) => {
                     let decoded = BASE64.decode(auth.trim()).map_err(|_| bad())?;
                     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
@@ -184,15 +209,24 @@ pub fn docker_config_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".docker").join("config.json"))
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".docker").join("config.json"))
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/x` → `host:5000`.
 fn auths_key_to_registry(key: &str) -> String {
-    let without_scheme = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let without_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     let host = without_scheme.split('/').next().unwrap_or(without_scheme);
     let canonical = canonical_registry(host);
-    if canonical == DOCKER_HUB { DOCKER_HUB.to_owned() } else { canonical }
+    if canonical == DOCKER_HUB {
+        DOCKER_HUB.to_owned()
+    } else {
+        canonical
+    }
 }
 
 #[cfg(test)]
@@ -219,11 +253,18 @@ mod tests {
             },
             "credsStore": "desktop"
         }"#;
-        let store = CredentialStore::from_docker_config_text(text, Path::new("config.json")).unwrap();
+        let store =
+            CredentialStore::from_docker_config_text(text, Path::new("config.json")).unwrap();
         assert_eq!(store.get("docker.io").unwrap().username, "hub");
         assert_eq!(store.get("docker.io").unwrap().password.expose(), "hubpass");
-        assert_eq!(store.get("127.0.0.1:5000").unwrap().password.expose(), "s3cret");
-        assert_eq!(store.get("ghcr.io").unwrap().password.expose(), "p:with:colons");
+        assert_eq!(
+            store.get("127.0.0.1:5000").unwrap().password.expose(),
+            "s3cret"
+        );
+        assert_eq!(
+            store.get("ghcr.io").unwrap().password.expose(),
+            "p:with:colons"
+        );
         assert!(store.get("empty.example").is_none());
         assert!(store.get("quay.io").is_none());
     }

@@ -28,13 +28,19 @@ impl Challenge {
 
     /// The value of parameter `name` (case-insensitive), if present.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// Parses a `WWW-Authenticate` value into its challenges.
 pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, ChallengeError> {
-    let err = |reason| ChallengeError { header: header.to_owned(), reason };
+    let err = |reason| ChallengeError {
+        header: header.to_owned(),
+        reason,
+    };
     let bytes = header.as_bytes();
     let mut i = 0;
     let mut out: Vec<Challenge> = Vec::new();
@@ -99,7 +105,9 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, ChallengeError> 
             } else {
                 token(&mut i).to_owned()
             };
-            let current = out.last_mut().ok_or_else(|| err("parameter before any scheme"))?;
+            let current = out
+                .last_mut()
+                .ok_or_else(|| err("parameter before any scheme"))?;
             current.params.push((name.to_ascii_lowercase(), value));
             skip_ws(&mut i);
             if i < bytes.len() && bytes[i] != b',' {
@@ -108,7 +116,10 @@ pub fn parse_challenges(header: &str) -> Result<Vec<Challenge>, ChallengeError> 
         } else {
             // A new challenge: `scheme` followed by whitespace and parameters (or nothing).
             let _ = start;
-            out.push(Challenge { scheme: header[start..after_name].to_owned(), params: Vec::new() });
+            out.push(Challenge {
+                scheme: header[start..after_name].to_owned(),
+                params: Vec::new(),
+            });
         }
     }
     if out.is_empty() {
@@ -131,7 +142,14 @@ mod tests {
             got.into_iter().map(|c| (c.scheme, c.params)).collect();
         let want: Vec<(String, Vec<(String, String)>)> = expected
             .iter()
-            .map(|(s, ps)| ((*s).to_owned(), ps.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()))
+            .map(|(s, ps)| {
+                (
+                    (*s).to_owned(),
+                    ps.iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                )
+            })
             .collect();
         assert_eq!(got, want, "{header}");
     }
@@ -140,27 +158,51 @@ mod tests {
     fn table() {
         check(
             r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/node:pull""#,
-            &[("Bearer", &[
-                ("realm", "https://auth.docker.io/token"),
-                ("service", "registry.docker.io"),
-                ("scope", "repository:library/node:pull"),
-            ])],
+            &[(
+                "Bearer",
+                &[
+                    ("realm", "https://auth.docker.io/token"),
+                    ("service", "registry.docker.io"),
+                    ("scope", "repository:library/node:pull"),
+                ],
+            )],
         );
         check(
             r#"Bearer realm="http://127.0.0.1:5061/token", service="test-registry", scope="repository:a/b:pull,push", error="insufficient_scope""#,
-            &[("Bearer", &[
-                ("realm", "http://127.0.0.1:5061/token"),
-                ("service", "test-registry"),
-                ("scope", "repository:a/b:pull,push"),
-                ("error", "insufficient_scope"),
-            ])],
+            &[(
+                "Bearer",
+                &[
+                    ("realm", "http://127.0.0.1:5061/token"),
+                    ("service", "test-registry"),
+                    ("scope", "repository:a/b:pull,push"),
+                    ("error", "insufficient_scope"),
+                ],
+            )],
         );
-        check(r#"Basic realm="test-realm""#, &[("Basic", &[("realm", "test-realm")])]);
-        check(r#"basic realm="a \"quoted\" \\ realm""#, &[("basic", &[("realm", r#"a "quoted" \ realm"#)])]);
-        check(r#"Bearer realm=unquoted,service=x"#, &[("Bearer", &[("realm", "unquoted"), ("service", "x")])]);
+        check(
+            r#"Basic realm="test-realm""#,
+            &[("Basic", &[("realm", "test-realm")])],
+        );
+        check(
+            r#"basic realm="a \"quoted\" \\ realm""#,
+            &[("basic", &[("realm", r#"a "quoted" \ realm"#)])],
+        );
+        check(
+            r#"Bearer realm=unquoted,service=x"#,
+            &[("Bearer", &[("realm", "unquoted"), ("service", "x")])],
+        );
         check(
             r#"Basic realm="r", Bearer realm="https://t/token",scope="repository:x:pull,push""#,
-            &[("Basic", &[("realm", "r")]), ("Bearer", &[("realm", "https://t/token"), ("scope", "repository:x:pull,push")])],
+            &[
+                ("Basic", &[("realm", "r")]),
+                (
+                    "Bearer",
+                    &[
+                        ("realm", "https://t/token"),
+                        ("scope", "repository:x:pull,push"),
+                    ],
+                ),
+            ],
         );
         check("Negotiate", &[("Negotiate", &[])]);
         check(r#"Bearer REALM="x""#, &[("Bearer", &[("realm", "x")])]);
@@ -168,7 +210,12 @@ mod tests {
 
     #[test]
     fn malformed() {
-        for h in ["", r#"realm="x""#, r#"Bearer realm="unterminated"#, r#"Bearer realm="a" junk"#] {
+        for h in [
+            "",
+            r#"realm="x""#,
+            r#"Bearer realm="unterminated"#,
+            r#"Bearer realm="a" junk"#,
+        ] {
             assert!(parse_challenges(h).is_err(), "{h:?}");
         }
     }

@@ -17,9 +17,11 @@ mod resolve;
 pub use auth::{AuthConfigError, CredentialStore, Credentials, Secret, docker_config_path};
 pub use challenge::{Challenge, ChallengeError, parse_challenges};
 pub use reference::{
-    DOCKER_HUB, DOCKER_HUB_API_HOST, Digest, DigestAlgorithm, DigestError, Reference, ReferenceError, canonical_registry,
+    DOCKER_HUB, DOCKER_HUB_API_HOST, Digest, DigestAlgorithm, DigestError, Reference,
+    ReferenceError, canonical_registry,
 };
 pub use resolve::{
-    DigestSource, DigestStatus, MANIFEST_MEDIA_TYPES, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX,
-    MEDIA_OCI_MANIFEST, Platform, ResolveError, Resolved, Resolver, ResolverConfig,
+    DigestSource, DigestStatus, IndexChild, MANIFEST_MEDIA_TYPES, MEDIA_DOCKER_LIST,
+    MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST, Platform, ResolveError, Resolved,
+    Resolver, ResolverConfig,
 };

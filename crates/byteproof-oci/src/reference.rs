@@ -47,7 +47,9 @@ pub enum ReferenceError {
 
 /// Why a string is not a content digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid digest {input:?}: expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>")]
+#[error(
+    "invalid digest {input:?}: expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>"
+)]
 pub struct DigestError {
     /// The input that failed.
     pub input: String,
@@ -72,17 +74,26 @@ pub struct Digest {
 impl Digest {
     /// Parses `sha256:<64 lowercase hex>` or `sha512:<128 lowercase hex>`.
     pub fn parse(input: &str) -> Result<Self, DigestError> {
-        let err = || DigestError { input: input.to_owned() };
+        let err = || DigestError {
+            input: input.to_owned(),
+        };
         let (algo, hex) = input.split_once(':').ok_or_else(err)?;
         let (algorithm, len) = match algo {
             "sha256" => (DigestAlgorithm::Sha256, 64),
             "sha512" => (DigestAlgorithm::Sha512, 128),
             _ => return Err(err()),
         };
-        if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != len
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(err());
         }
-        Ok(Self { algorithm, hex: hex.to_owned() })
+        Ok(Self {
+            algorithm,
+            hex: hex.to_owned(),
+        })
     }
 
     /// The digest of `bytes` with `algorithm`.
@@ -158,19 +169,27 @@ impl Reference {
         };
         if let Some(tag) = tag {
             if !valid_tag(tag) {
-                return Err(ReferenceError::InvalidTag { input: input.to_owned(), tag: tag.to_owned() });
+                return Err(ReferenceError::InvalidTag {
+                    input: input.to_owned(),
+                    tag: tag.to_owned(),
+                });
             }
         }
         let (registry, path) = match name.split_once('/') {
             Some((first, path))
-                if first.contains(['.', ':']) || first == "localhost" || first.to_lowercase() != first =>
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.to_lowercase() != first =>
             {
                 (first, path)
             }
             _ => (DOCKER_HUB, name),
         };
         if !valid_host(registry) {
-            return Err(ReferenceError::InvalidHost { input: input.to_owned(), host: registry.to_owned() });
+            return Err(ReferenceError::InvalidHost {
+                input: input.to_owned(),
+                host: registry.to_owned(),
+            });
         }
         let registry = canonical_registry(registry);
         let repository = if registry == DOCKER_HUB && !path.contains('/') {
@@ -179,9 +198,17 @@ impl Reference {
             path.to_owned()
         };
         if !valid_repository(&repository) {
-            return Err(ReferenceError::InvalidRepository { input: input.to_owned(), name: repository });
+            return Err(ReferenceError::InvalidRepository {
+                input: input.to_owned(),
+                name: repository,
+            });
         }
-        Ok(Self { registry, repository, tag: tag.map(str::to_owned), digest })
+        Ok(Self {
+            registry,
+            repository,
+            tag: tag.map(str::to_owned),
+            digest,
+        })
     }
 
     /// The canonical registry name (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
@@ -191,7 +218,11 @@ impl Reference {
 
     /// The host (and port) that serves the registry API: `registry-1.docker.io` for Docker Hub.
     pub fn api_host(&self) -> &str {
-        if self.registry == DOCKER_HUB { DOCKER_HUB_API_HOST } else { &self.registry }
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API_HOST
+        } else {
+            &self.registry
+        }
     }
 
     /// The repository path (`library/node`).
@@ -216,12 +247,18 @@ impl Reference {
 
     /// The same reference without its digest (what a tag lookup resolves).
     pub fn without_digest(&self) -> Self {
-        Self { digest: None, ..self.clone() }
+        Self {
+            digest: None,
+            ..self.clone()
+        }
     }
 
     /// The same reference with `digest`, keeping the tag.
     pub fn with_digest(&self, digest: Digest) -> Self {
-        Self { digest: Some(digest), ..self.clone() }
+        Self {
+            digest: Some(digest),
+            ..self.clone()
+        }
     }
 
     /// The `repository:<repo>:pull` scope used for token requests.
@@ -255,7 +292,9 @@ impl FromStr for Reference {
 pub fn canonical_registry(host: &str) -> String {
     let lower = host.to_ascii_lowercase();
     match lower.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB.to_owned(),
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            DOCKER_HUB.to_owned()
+        }
         _ => lower,
     }
 }
@@ -265,7 +304,9 @@ fn valid_tag(tag: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= 128
         && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_')
-        && bytes[1..].iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && bytes[1..]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn valid_host(host: &str) -> bool {
@@ -275,19 +316,26 @@ fn valid_host(host: &str) -> bool {
         _ => (host, None),
     };
     if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+        if port.is_empty()
+            || !port.bytes().all(|b| b.is_ascii_digit())
+            || port.parse::<u16>().is_err()
+        {
             return false;
         }
     }
     if name.starts_with('[') && name.ends_with(']') {
-        return name[1..name.len() - 1].parse::<std::net::Ipv6Addr>().is_ok();
+        return name[1..name.len() - 1]
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok();
     }
     !name.is_empty()
         && name.split('.').all(|label| {
             !label.is_empty()
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -330,23 +378,130 @@ mod tests {
 
     #[test]
     fn normalises_like_docker() {
-        let cases: &[(&str, &str, &str, &str, Option<&str>, bool)] = &[
+        // input, registry, api host, repository, tag, has a digest
+        type Case<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>, bool);
+        let cases: &[Case<'_>] = &[
             // input, registry, api host, repository, tag, digest?
-            ("node", "docker.io", "registry-1.docker.io", "library/node", None, false),
-            ("node:20-bookworm", "docker.io", "registry-1.docker.io", "library/node", Some("20-bookworm"), false),
-            ("user/img:1", "docker.io", "registry-1.docker.io", "user/img", Some("1"), false),
-            ("index.docker.io/node", "docker.io", "registry-1.docker.io", "library/node", None, false),
-            ("docker.io/library/node:20", "docker.io", "registry-1.docker.io", "library/node", Some("20"), false),
-            ("ghcr.io/o/r/nested/img:v1.2", "ghcr.io", "ghcr.io", "o/r/nested/img", Some("v1.2"), false),
-            ("localhost/img", "localhost", "localhost", "img", None, false),
-            ("localhost:5000/img:t", "localhost:5000", "localhost:5000", "img", Some("t"), false),
-            ("127.0.0.1:5000/library/node", "127.0.0.1:5000", "127.0.0.1:5000", "library/node", None, false),
-            ("127.0.0.1:5000/node", "127.0.0.1:5000", "127.0.0.1:5000", "node", None, false),
-            ("docker.gitea.com/runner-images:ubuntu-latest", "docker.gitea.com", "docker.gitea.com", "runner-images", Some("ubuntu-latest"), false),
-            (&format!("node:20@{D}"), "docker.io", "registry-1.docker.io", "library/node", Some("20"), true),
-            (&format!("node@{D}"), "docker.io", "registry-1.docker.io", "library/node", None, true),
-            (&format!("h.io:443/a/b:c@{D}"), "h.io:443", "h.io:443", "a/b", Some("c"), true),
-            ("a__b/c-d---e/f.g_h", "docker.io", "registry-1.docker.io", "a__b/c-d---e/f.g_h", None, false),
+            (
+                "node",
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                None,
+                false,
+            ),
+            (
+                "node:20-bookworm",
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                Some("20-bookworm"),
+                false,
+            ),
+            (
+                "user/img:1",
+                "docker.io",
+                "registry-1.docker.io",
+                "user/img",
+                Some("1"),
+                false,
+            ),
+            (
+                "index.docker.io/node",
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                None,
+                false,
+            ),
+            (
+                "docker.io/library/node:20",
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                Some("20"),
+                false,
+            ),
+            (
+                "ghcr.io/o/r/nested/img:v1.2",
+                "ghcr.io",
+                "ghcr.io",
+                "o/r/nested/img",
+                Some("v1.2"),
+                false,
+            ),
+            (
+                "localhost/img",
+                "localhost",
+                "localhost",
+                "img",
+                None,
+                false,
+            ),
+            (
+                "localhost:5000/img:t",
+                "localhost:5000",
+                "localhost:5000",
+                "img",
+                Some("t"),
+                false,
+            ),
+            (
+                "127.0.0.1:5000/library/node",
+                "127.0.0.1:5000",
+                "127.0.0.1:5000",
+                "library/node",
+                None,
+                false,
+            ),
+            (
+                "127.0.0.1:5000/node",
+                "127.0.0.1:5000",
+                "127.0.0.1:5000",
+                "node",
+                None,
+                false,
+            ),
+            (
+                "docker.gitea.com/runner-images:ubuntu-latest",
+                "docker.gitea.com",
+                "docker.gitea.com",
+                "runner-images",
+                Some("ubuntu-latest"),
+                false,
+            ),
+            (
+                &format!("node:20@{D}"),
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                Some("20"),
+                true,
+            ),
+            (
+                &format!("node@{D}"),
+                "docker.io",
+                "registry-1.docker.io",
+                "library/node",
+                None,
+                true,
+            ),
+            (
+                &format!("h.io:443/a/b:c@{D}"),
+                "h.io:443",
+                "h.io:443",
+                "a/b",
+                Some("c"),
+                true,
+            ),
+            (
+                "a__b/c-d---e/f.g_h",
+                "docker.io",
+                "registry-1.docker.io",
+                "a__b/c-d---e/f.g_h",
+                None,
+                false,
+            ),
         ];
         for (input, registry, api, repo, tag, has_digest) in cases {
             let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -375,13 +530,19 @@ mod tests {
             "-x",
             &format!("node@{}", D.to_uppercase()),
         ] {
-            assert!(Reference::parse(input).is_err(), "{input:?} should not parse");
+            assert!(
+                Reference::parse(input).is_err(),
+                "{input:?} should not parse"
+            );
         }
     }
 
     #[test]
     fn display_is_canonical() {
-        assert_eq!(Reference::parse("node").unwrap().to_string(), "docker.io/library/node");
+        assert_eq!(
+            Reference::parse("node").unwrap().to_string(),
+            "docker.io/library/node"
+        );
         let r = Reference::parse(&format!("node:20@{D}")).unwrap();
         assert_eq!(r.to_string(), format!("docker.io/library/node:20@{D}"));
         assert_eq!(r.without_digest().to_string(), "docker.io/library/node:20");

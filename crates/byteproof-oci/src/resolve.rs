@@ -27,9 +27,18 @@ pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.man
 /// OCI image manifest.
 pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The four manifest media types this resolver accepts, list types first.
-pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_MANIFEST];
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    MEDIA_OCI_INDEX,
+    MEDIA_DOCKER_LIST,
+    MEDIA_DOCKER_MANIFEST,
+    MEDIA_OCI_MANIFEST,
+];
 
 const DIGEST_HEADER: &str = "docker-content-digest";
+/// Manifests larger than this are refused (distribution's own limit is 4 MiB).
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+/// At most this much of an error body is read.
+const MAX_ERROR_BYTES: usize = 64 << 10;
 
 /// A platform selector, `os/arch[/variant]`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,15 +56,21 @@ impl std::str::FromStr for Platform {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => {
-                Ok(Self { os: (*os).to_owned(), architecture: (*arch).to_owned(), variant: None })
-            }
-            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => Ok(Self {
+            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Self {
                 os: (*os).to_owned(),
                 architecture: (*arch).to_owned(),
-                variant: Some((*variant).to_owned()),
+                variant: None,
             }),
-            _ => Err(format!("invalid platform {s:?}: expected os/arch or os/arch/variant")),
+            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
+                Ok(Self {
+                    os: (*os).to_owned(),
+                    architecture: (*arch).to_owned(),
+                    variant: Some((*variant).to_owned()),
+                })
+            }
+            _ => Err(format!(
+                "invalid platform {s:?}: expected os/arch or os/arch/variant"
+            )),
         }
     }
 }
@@ -133,7 +148,9 @@ pub enum ResolveError {
         detail: String,
     },
     /// `Docker-Content-Digest` disagrees with the hash of the body.
-    #[error("{reference}: Docker-Content-Digest {header} does not match the manifest body, which hashes to {computed}")]
+    #[error(
+        "{reference}: Docker-Content-Digest {header} does not match the manifest body, which hashes to {computed}"
+    )]
     DigestMismatch {
         /// The reference.
         reference: String,
@@ -159,7 +176,9 @@ pub enum ResolveError {
         media_type: String,
     },
     /// `Content-Type` and the body's `mediaType` disagree.
-    #[error("{reference}: Content-Type {content_type:?} disagrees with the manifest's mediaType {media_type:?}")]
+    #[error(
+        "{reference}: Content-Type {content_type:?} disagrees with the manifest's mediaType {media_type:?}"
+    )]
     MediaTypeMismatch {
         /// The reference.
         reference: String,
@@ -185,10 +204,20 @@ pub enum ResolveError {
         platform: String,
     },
     /// Plain HTTP was needed for a host that is neither loopback nor marked insecure.
-    #[error("refusing plain HTTP to {host}: allowed only for loopback hosts or registries marked insecure")]
+    #[error(
+        "refusing plain HTTP to {host}: allowed only for loopback hosts or registries marked insecure"
+    )]
     InsecureNotAllowed {
         /// The host.
         host: String,
+    },
+    /// The manifest body exceeds the size limit.
+    #[error("{url}: manifest larger than {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
     },
     /// A registry URL override is unusable.
     #[error("invalid registry URL {url:?}: {detail}")]
@@ -245,6 +274,8 @@ pub struct ResolverConfig {
     pub platform: Option<Platform>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Retries after a 5xx, connect error or timeout (never after 4xx or 429).
+    pub retries: u32,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
@@ -257,6 +288,7 @@ impl Default for ResolverConfig {
             credentials: CredentialStore::new(),
             platform: None,
             timeout: Duration::from_secs(30),
+            retries: 2,
             user_agent: concat!("byteproof/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -292,7 +324,9 @@ pub struct Resolver {
 
 impl std::fmt::Debug for Resolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resolver").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Resolver")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -320,10 +354,9 @@ impl Resolver {
     /// `Authorization` header can never leak to another host.
     pub fn new(config: ResolverConfig) -> Result<Self, ResolveError> {
         let policy = reqwest::redirect::Policy::custom(|attempt| {
-            let same_host = attempt
-                .previous()
-                .last()
-                .is_some_and(|prev| prev.host_str() == attempt.url().host_str() && prev.port() == attempt.url().port());
+            let same_host = attempt.previous().last().is_some_and(|prev| {
+                prev.host_str() == attempt.url().host_str() && prev.port() == attempt.url().port()
+            });
             if attempt.previous().len() > 5 {
                 attempt.error("too many redirects")
             } else if same_host {
@@ -338,8 +371,15 @@ impl Resolver {
             .redirect(policy)
             .no_proxy()
             .build()
-            .map_err(|source| ResolveError::Http { url: String::from("<client>"), source })?;
-        Ok(Self { client, config, tokens: tokio::sync::Mutex::new(HashMap::new()) })
+            .map_err(|source| ResolveError::Http {
+                url: String::from("<client>"),
+                source,
+            })?;
+        Ok(Self {
+            client,
+            config,
+            tokens: tokio::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     /// The settings.
@@ -353,9 +393,16 @@ impl Resolver {
         let url = match self.config.registry_urls.get(registry) {
             Some(url) => url.clone(),
             None => {
-                let scheme = if self.config.insecure_registries.contains(registry) { "http" } else { "https" };
+                let scheme = if self.config.insecure_registries.contains(registry) {
+                    "http"
+                } else {
+                    "https"
+                };
                 let text = format!("{scheme}://{}/", reference.api_host());
-                Url::parse(&text).map_err(|e| ResolveError::BadRegistryUrl { url: text, detail: e.to_string() })?
+                Url::parse(&text).map_err(|e| ResolveError::BadRegistryUrl {
+                    url: text,
+                    detail: e.to_string(),
+                })?
             }
         };
         self.check_scheme(&url, Some(registry))?;
@@ -382,14 +429,20 @@ impl Resolver {
                     Err(ResolveError::InsecureNotAllowed { host: host_port })
                 }
             }
-            other => Err(ResolveError::BadRegistryUrl { url: url.to_string(), detail: format!("unsupported scheme {other}") }),
+            other => Err(ResolveError::BadRegistryUrl {
+                url: url.to_string(),
+                detail: format!("unsupported scheme {other}"),
+            }),
         }
     }
 
     fn manifest_url(&self, reference: &Reference, target: &str) -> Result<Url, ResolveError> {
         let base = self.base_url(reference)?;
         let mut path = base.path().trim_end_matches('/').to_owned();
-        path.push_str(&format!("/v2/{}/manifests/{target}", reference.repository()));
+        path.push_str(&format!(
+            "/v2/{}/manifests/{target}",
+            reference.repository()
+        ));
         let mut url = base;
         url.set_path(&path);
         url.set_query(None);
@@ -406,10 +459,14 @@ impl Resolver {
         if head_type == "application/vnd.docker.distribution.manifest.v1+prettyjws"
             || head_type == "application/vnd.docker.distribution.manifest.v1+json"
         {
-            return Err(ResolveError::UnsupportedMediaType { reference: reference.to_string(), media_type: head_type });
+            return Err(ResolveError::UnsupportedMediaType {
+                reference: reference.to_string(),
+                media_type: head_type,
+            });
         }
-        let need_body =
-            header_digest.is_none() || self.config.platform.is_some() || !MANIFEST_MEDIA_TYPES.contains(&head_type.as_str());
+        let need_body = header_digest.is_none()
+            || self.config.platform.is_some()
+            || !MANIFEST_MEDIA_TYPES.contains(&head_type.as_str());
         if let (false, Some(digest)) = (need_body, &header_digest) {
             return Ok(Resolved {
                 digest: digest.clone(),
@@ -435,41 +492,93 @@ impl Resolver {
                 }
                 (claimed, DigestSource::HeaderAndBody)
             }
-            None => (Digest::of_bytes(DigestAlgorithm::Sha256, &body), DigestSource::Body),
+            None => (
+                Digest::of_bytes(DigestAlgorithm::Sha256, &body),
+                DigestSource::Body,
+            ),
         };
         match &self.config.platform {
             Some(platform) if media_type == MEDIA_OCI_INDEX || media_type == MEDIA_DOCKER_LIST => {
                 let (digest, child_type) = select_platform(reference, &body, platform)?;
-                Ok(Resolved { digest, media_type: child_type, tag_digest, source })
+                Ok(Resolved {
+                    digest,
+                    media_type: child_type,
+                    tag_digest,
+                    source,
+                })
             }
-            _ => Ok(Resolved { digest: tag_digest.clone(), media_type, tag_digest, source }),
+            _ => Ok(Resolved {
+                digest: tag_digest.clone(),
+                media_type,
+                tag_digest,
+                source,
+            }),
+        }
+    }
+
+    /// The platform manifests the reference's tag points at (`GET`; attestations skipped). Empty
+    /// when the tag names a single-platform manifest.
+    pub async fn index_children(
+        &self,
+        reference: &Reference,
+    ) -> Result<Vec<IndexChild>, ResolveError> {
+        let target = reference.tag_or_latest().to_owned();
+        let get = self.send(Method::GET, reference, &target).await?;
+        let body = get.body.unwrap_or_default();
+        let media_type = check_media_type(reference, &content_type(&get.headers), &body)?;
+        if media_type == MEDIA_OCI_INDEX || media_type == MEDIA_DOCKER_LIST {
+            index_children(reference, &body)
+        } else {
+            Ok(Vec::new())
         }
     }
 
     /// Whether the registry still serves `digest` for the reference's repository (`HEAD` by
     /// digest).
-    pub async fn check_digest(&self, reference: &Reference, digest: &Digest) -> Result<DigestStatus, ResolveError> {
-        match self.send(Method::HEAD, reference, &digest.to_string()).await {
-            Ok(fetched) => Ok(DigestStatus::Exists { media_type: content_type(&fetched.headers) }),
+    pub async fn check_digest(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+    ) -> Result<DigestStatus, ResolveError> {
+        match self
+            .send(Method::HEAD, reference, &digest.to_string())
+            .await
+        {
+            Ok(fetched) => Ok(DigestStatus::Exists {
+                media_type: content_type(&fetched.headers),
+            }),
             Err(ResolveError::NotFound { .. }) => Ok(DigestStatus::Missing),
             Err(e) => Err(e),
         }
     }
 
     /// Resolves every distinct reference (compared without digests) once, concurrently.
-    pub async fn resolve_many<'a, I>(&self, references: I) -> BTreeMap<Reference, Result<Resolved, ResolveError>>
+    pub async fn resolve_many<'a, I>(
+        &self,
+        references: I,
+    ) -> BTreeMap<Reference, Result<Resolved, ResolveError>>
     where
         I: IntoIterator<Item = &'a Reference>,
     {
-        let distinct: BTreeSet<Reference> = references.into_iter().map(Reference::without_digest).collect();
+        let distinct: BTreeSet<Reference> = references
+            .into_iter()
+            .map(Reference::without_digest)
+            .collect();
         let futures = distinct.into_iter().map(|r| async move {
             let result = self.resolve(&r).await;
             (r, result)
         });
-        futures_util::future::join_all(futures).await.into_iter().collect()
+        futures_util::future::join_all(futures)
+            .await
+            .into_iter()
+            .collect()
     }
 
-    fn header_digest(&self, reference: &Reference, headers: &HeaderMap) -> Result<Option<Digest>, ResolveError> {
+    fn header_digest(
+        &self,
+        reference: &Reference,
+        headers: &HeaderMap,
+    ) -> Result<Option<Digest>, ResolveError> {
         match headers.get(DIGEST_HEADER) {
             None => Ok(None),
             Some(value) => {
@@ -477,16 +586,23 @@ impl Resolver {
                 if text.is_empty() {
                     return Ok(None);
                 }
-                Digest::parse(text).map(Some).map_err(|_| ResolveError::BadDigestHeader {
-                    reference: reference.to_string(),
-                    value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                })
+                Digest::parse(text)
+                    .map(Some)
+                    .map_err(|_| ResolveError::BadDigestHeader {
+                        reference: reference.to_string(),
+                        value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    })
             }
         }
     }
 
     /// One manifest request with the auth dance; errors for every non-2xx status.
-    async fn send(&self, method: Method, reference: &Reference, target: &str) -> Result<Fetched, ResolveError> {
+    async fn send(
+        &self,
+        method: Method,
+        reference: &Reference,
+        target: &str,
+    ) -> Result<Fetched, ResolveError> {
         let url = self.manifest_url(reference, target)?;
         let registry = reference.registry();
         let creds = self.config.credentials.get(registry);
@@ -505,23 +621,33 @@ impl Resolver {
             match status {
                 StatusCode::UNAUTHORIZED if !retried => {
                     retried = true;
-                    let header = fetched.headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-                    let challenges = parse_challenges(header).map_err(|e| ResolveError::Unauthorized {
-                        reference: reference_text.clone(),
-                        registry: registry.to_owned(),
-                        detail: format!("HTTP 401 with an unusable challenge: {e}"),
-                    })?;
-                    if let Some(bearer) = challenges.iter().find(|c| c.is("bearer")) {
-                        let realm = bearer.param("realm").ok_or_else(|| ResolveError::Unauthorized {
+                    let header = fetched
+                        .headers
+                        .get(WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    let challenges =
+                        parse_challenges(header).map_err(|e| ResolveError::Unauthorized {
                             reference: reference_text.clone(),
                             registry: registry.to_owned(),
-                            detail: "Bearer challenge without a realm".to_owned(),
+                            detail: format!("HTTP 401 with an unusable challenge: {e}"),
                         })?;
+                    if let Some(bearer) = challenges.iter().find(|c| c.is("bearer")) {
+                        let realm =
+                            bearer
+                                .param("realm")
+                                .ok_or_else(|| ResolveError::Unauthorized {
+                                    reference: reference_text.clone(),
+                                    registry: registry.to_owned(),
+                                    detail: "Bearer challenge without a realm".to_owned(),
+                                })?;
                         let key = TokenKey {
                             registry: registry.to_owned(),
                             realm: realm.to_owned(),
                             service: bearer.param("service").unwrap_or_default().to_owned(),
-                            scope: bearer.param("scope").map_or_else(|| scope.clone(), str::to_owned),
+                            scope: bearer
+                                .param("scope")
+                                .map_or_else(|| scope.clone(), str::to_owned),
                         };
                         let token = self.token(reference, &key, creds).await?;
                         auth = Some(Secret::new(format!("Bearer {}", token.expose())));
@@ -543,26 +669,51 @@ impl Resolver {
                     }
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    let challenge =
-                        fetched.headers.get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    let challenge = fetched
+                        .headers
+                        .get(WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
                     let why = if challenge.contains("insufficient_scope") {
-                        "the token does not grant pull access to this repository".to_owned()
+                        "the token does not grant pull access (on Docker Hub this also means the repository does not exist or is private)".to_owned()
                     } else if creds.is_some() {
-                        format!("credentials for {registry} were rejected (HTTP {})", status.as_u16())
+                        format!(
+                            "credentials for {registry} were rejected (HTTP {})",
+                            status.as_u16()
+                        )
                     } else {
-                        format!("HTTP {} and no credentials are configured for {registry}", status.as_u16())
+                        format!(
+                            "HTTP {} and no credentials are configured for {registry}",
+                            status.as_u16()
+                        )
                     };
                     let detail = match error_detail(fetched.body.as_deref()) {
                         d if d.is_empty() => why,
                         d => format!("{why}: {d}"),
                     };
-                    return Err(ResolveError::Unauthorized { reference: reference_text, registry: registry.to_owned(), detail });
+                    return Err(ResolveError::Unauthorized {
+                        reference: reference_text,
+                        registry: registry.to_owned(),
+                        detail,
+                    });
                 }
-                StatusCode::NOT_FOUND => return Err(ResolveError::NotFound { reference: reference_text, url: fetched.url }),
+                StatusCode::NOT_FOUND => {
+                    return Err(ResolveError::NotFound {
+                        reference: reference_text,
+                        url: fetched.url,
+                    });
+                }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let retry_after =
-                        fetched.headers.get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                    return Err(ResolveError::RateLimited { reference: reference_text, registry: registry.to_owned(), retry_after });
+                    let retry_after = fetched
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    return Err(ResolveError::RateLimited {
+                        reference: reference_text,
+                        registry: registry.to_owned(),
+                        retry_after,
+                    });
                 }
                 _ => {
                     return Err(ResolveError::Status {
@@ -576,30 +727,96 @@ impl Resolver {
         }
     }
 
-    async fn request(&self, method: Method, url: &Url, auth: Option<&Secret>) -> Result<Fetched, ResolveError> {
+    /// One request, retried on 500/502/503/504, connect errors and timeouts.
+    async fn request(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&Secret>,
+    ) -> Result<Fetched, ResolveError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let result = self.request_once(method.clone(), url, auth).await;
+            let transient = match &result {
+                Ok(fetched) => matches!(fetched.status.as_u16(), 500 | 502 | 503 | 504),
+                Err(ResolveError::Http { source, .. }) => {
+                    source.is_connect() || source.is_timeout()
+                }
+                Err(_) => false,
+            };
+            if !transient || attempt >= self.config.retries {
+                return result;
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(200 * 3u64.pow(attempt - 1))).await;
+        }
+    }
+
+    async fn request_once(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&Secret>,
+    ) -> Result<Fetched, ResolveError> {
         let is_get = method == Method::GET;
-        let mut request = self.client.request(method, url.clone()).header(ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .header(ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
         if let Some(auth) = auth {
-            let mut value = reqwest::header::HeaderValue::from_str(auth.expose()).map_err(|_| ResolveError::Unauthorized {
-                reference: url.to_string(),
-                registry: url.host_str().unwrap_or_default().to_owned(),
-                detail: "credentials contain characters not allowed in an HTTP header".to_owned(),
-            })?;
+            let mut value =
+                reqwest::header::HeaderValue::from_str(auth.expose()).map_err(|_| {
+                    ResolveError::Unauthorized {
+                        reference: url.to_string(),
+                        registry: url.host_str().unwrap_or_default().to_owned(),
+                        detail: "credentials contain characters not allowed in an HTTP header"
+                            .to_owned(),
+                    }
+                })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
-        let http = |source| ResolveError::Http { url: url.to_string(), source };
+        let http = |source| ResolveError::Http {
+            url: url.to_string(),
+            source,
+        };
         let response = request.send().await.map_err(http)?;
         let status = response.status();
         let headers = response.headers().clone();
         let final_url = response.url().to_string();
         // Error bodies are read for their messages; success bodies only for GET.
         let body = if is_get || !status.is_success() {
-            Some(response.bytes().await.map_err(http)?.to_vec())
+            let cap = if status.is_success() {
+                MAX_MANIFEST_BYTES
+            } else {
+                MAX_ERROR_BYTES
+            };
+            let mut response = response;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(http)? {
+                if body.len() + chunk.len() > cap {
+                    if !status.is_success() {
+                        // An error body is only read for its message; keep what fits.
+                        body.extend_from_slice(&chunk[..cap - body.len()]);
+                        break;
+                    }
+                    return Err(ResolveError::TooLarge {
+                        url: url.to_string(),
+                        limit: cap,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Some(body)
         } else {
             None
         };
-        Ok(Fetched { status, headers, body, url: final_url })
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+            url: final_url,
+        })
     }
 
     async fn cached_token_for_scope(&self, registry: &str, scope: &str) -> Option<Secret> {
@@ -610,8 +827,19 @@ impl Resolver {
             .map(|(_, v)| Secret::new(format!("Bearer {}", v.token.expose())))
     }
 
-    async fn token(&self, reference: &Reference, key: &TokenKey, creds: Option<&Credentials>) -> Result<Secret, ResolveError> {
-        if let Some(cached) = self.tokens.lock().await.get(key).filter(|t| t.expires > Instant::now()) {
+    async fn token(
+        &self,
+        reference: &Reference,
+        key: &TokenKey,
+        creds: Option<&Credentials>,
+    ) -> Result<Secret, ResolveError> {
+        if let Some(cached) = self
+            .tokens
+            .lock()
+            .await
+            .get(key)
+            .filter(|t| t.expires > Instant::now())
+        {
             return Ok(cached.token.clone());
         }
         let token_err = |detail: String| ResolveError::Token {
@@ -619,7 +847,8 @@ impl Resolver {
             realm: key.realm.clone(),
             detail,
         };
-        let mut url = Url::parse(&key.realm).map_err(|e| token_err(format!("invalid realm URL: {e}")))?;
+        let mut url =
+            Url::parse(&key.realm).map_err(|e| token_err(format!("invalid realm URL: {e}")))?;
         self.check_scheme(&url, None)?;
         {
             let mut query = url.query_pairs_mut();
@@ -632,22 +861,43 @@ impl Resolver {
         }
         let mut request = self.client.get(url.clone());
         if let Some(creds) = creds {
-            let mut value = reqwest::header::HeaderValue::from_str(&creds.basic_header())
-                .map_err(|_| token_err("credentials contain characters not allowed in an HTTP header".to_owned()))?;
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&creds.basic_header()).map_err(|_| {
+                    token_err(
+                        "credentials contain characters not allowed in an HTTP header".to_owned(),
+                    )
+                })?;
             value.set_sensitive(true);
             request = request.header(AUTHORIZATION, value);
         }
-        let response = request.send().await.map_err(|source| ResolveError::Http { url: url.to_string(), source })?;
+        let response = request.send().await.map_err(|source| ResolveError::Http {
+            url: url.to_string(),
+            source,
+        })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|source| ResolveError::Http { url: url.to_string(), source })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| ResolveError::Http {
+                url: url.to_string(),
+                source,
+            })?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(ResolveError::Unauthorized {
                 reference: reference.to_string(),
                 registry: reference.registry().to_owned(),
                 detail: if creds.is_some() {
-                    format!("the token service at {} rejected the configured credentials (HTTP {})", key.realm, status.as_u16())
+                    format!(
+                        "the token service at {} rejected the configured credentials (HTTP {})",
+                        key.realm,
+                        status.as_u16()
+                    )
                 } else {
-                    format!("the token service at {} requires credentials (HTTP {})", key.realm, status.as_u16())
+                    format!(
+                        "the token service at {} requires credentials (HTTP {})",
+                        key.realm,
+                        status.as_u16()
+                    )
                 },
             });
         }
@@ -660,8 +910,8 @@ impl Resolver {
             access_token: Option<String>,
             expires_in: Option<u64>,
         }
-        let parsed: TokenResponse =
-            serde_json::from_slice(&body).map_err(|e| token_err(format!("response is not token JSON: {e}")))?;
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| token_err(format!("response is not token JSON: {e}")))?;
         let token = parsed
             .token
             .filter(|t| !t.is_empty())
@@ -669,30 +919,45 @@ impl Resolver {
             .ok_or_else(|| token_err("response has neither token nor access_token".to_owned()))?;
         let token = Secret::new(token);
         // Expire a little early so a token is never sent just as it lapses.
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(60).max(60).saturating_sub(10));
-        self.tokens
-            .lock()
-            .await
-            .insert(key.clone(), CachedToken { token: token.clone(), expires: Instant::now() + lifetime });
+        let lifetime =
+            Duration::from_secs(parsed.expires_in.unwrap_or(60).max(60).saturating_sub(10));
+        self.tokens.lock().await.insert(
+            key.clone(),
+            CachedToken {
+                token: token.clone(),
+                expires: Instant::now() + lifetime,
+            },
+        );
         Ok(token)
     }
 }
 
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 /// Checks `Content-Type` against the body's `mediaType`; returns the manifest's media type.
-fn check_media_type(reference: &Reference, content_type: &str, body: &[u8]) -> Result<String, ResolveError> {
+fn check_media_type(
+    reference: &Reference,
+    content_type: &str,
+    body: &[u8],
+) -> Result<String, ResolveError> {
     #[derive(serde::Deserialize)]
     struct Head {
         #[serde(rename = "mediaType")]
@@ -700,11 +965,20 @@ fn check_media_type(reference: &Reference, content_type: &str, body: &[u8]) -> R
         #[serde(rename = "schemaVersion")]
         schema_version: Option<u32>,
     }
-    let head: Head = serde_json::from_slice(body)
-        .map_err(|e| ResolveError::BadManifest { reference: reference.to_string(), detail: e.to_string() })?;
-    let unsupported = |media_type: String| ResolveError::UnsupportedMediaType { reference: reference.to_string(), media_type };
+    let head: Head = serde_json::from_slice(body).map_err(|e| ResolveError::BadManifest {
+        reference: reference.to_string(),
+        detail: e.to_string(),
+    })?;
+    let unsupported = |media_type: String| ResolveError::UnsupportedMediaType {
+        reference: reference.to_string(),
+        media_type,
+    };
     if head.schema_version == Some(1) {
-        return Err(unsupported(if content_type.is_empty() { "schemaVersion 1".to_owned() } else { content_type.to_owned() }));
+        return Err(unsupported(if content_type.is_empty() {
+            "schemaVersion 1".to_owned()
+        } else {
+            content_type.to_owned()
+        }));
     }
     let content_known = MANIFEST_MEDIA_TYPES.contains(&content_type);
     match head.media_type {
@@ -727,10 +1001,41 @@ fn check_media_type(reference: &Reference, content_type: &str, body: &[u8]) -> R
     }
 }
 
-fn select_platform(reference: &Reference, body: &[u8], platform: &Platform) -> Result<(Digest, String), ResolveError> {
-    let bad = |detail: String| ResolveError::BadManifest { reference: reference.to_string(), detail };
+fn select_platform(
+    reference: &Reference,
+    body: &[u8],
+    platform: &Platform,
+) -> Result<(Digest, String), ResolveError> {
+    let wanted = |p: &Platform| {
+        p.os == platform.os
+            && p.architecture == platform.architecture
+            && platform
+                .variant
+                .as_ref()
+                .is_none_or(|v| p.variant.as_ref() == Some(v))
+    };
+    index_children(reference, body)?
+        .into_iter()
+        .find(|child| child.platform.as_ref().is_some_and(wanted))
+        .map(|child| (child.digest, child.media_type))
+        .ok_or_else(|| ResolveError::PlatformNotFound {
+            reference: reference.to_string(),
+            platform: platform.to_string(),
+        })
+}
+
+/// The entries of an index body, attestation manifests skipped.
+fn index_children(reference: &Reference, body: &[u8]) -> Result<Vec<IndexChild>, ResolveError> {
+    let bad = |detail: String| ResolveError::BadManifest {
+        reference: reference.to_string(),
+        detail,
+    };
     let index: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
-    let manifests = index.get("manifests").and_then(|m| m.as_array()).ok_or_else(|| bad("index without manifests".to_owned()))?;
+    let manifests = index
+        .get("manifests")
+        .and_then(|m| m.as_array())
+        .ok_or_else(|| bad("index without manifests".to_owned()))?;
+    let mut children = Vec::new();
     for entry in manifests {
         let is_attestation = entry
             .pointer("/annotations/vnd.docker.reference.type")
@@ -739,21 +1044,48 @@ fn select_platform(reference: &Reference, body: &[u8], platform: &Platform) -> R
         if is_attestation {
             continue;
         }
-        let field = |name: &str| entry.get("platform").and_then(|p| p.get(name)).and_then(|v| v.as_str());
-        let matches = field("os") == Some(platform.os.as_str())
-            && field("architecture") == Some(platform.architecture.as_str())
-            && platform.variant.as_deref().is_none_or(|v| field("variant") == Some(v));
-        if matches {
-            let digest = entry
-                .get("digest")
-                .and_then(|d| d.as_str())
-                .and_then(|d| Digest::parse(d).ok())
-                .ok_or_else(|| bad("index entry without a valid digest".to_owned()))?;
-            let media_type = entry.get("mediaType").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
-            return Ok((digest, media_type));
-        }
+        let field = |name: &str| {
+            entry
+                .get("platform")
+                .and_then(|p| p.get(name))
+                .and_then(|v| v.as_str())
+        };
+        let platform = match (field("os"), field("architecture")) {
+            (Some(os), Some(architecture)) => Some(Platform {
+                os: os.to_owned(),
+                architecture: architecture.to_owned(),
+                variant: field("variant").map(str::to_owned),
+            }),
+            _ => None,
+        };
+        let digest = entry
+            .get("digest")
+            .and_then(|d| d.as_str())
+            .and_then(|d| Digest::parse(d).ok())
+            .ok_or_else(|| bad("index entry without a valid digest".to_owned()))?;
+        let media_type = entry
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        children.push(IndexChild {
+            platform,
+            digest,
+            media_type,
+        });
     }
-    Err(ResolveError::PlatformNotFound { reference: reference.to_string(), platform: platform.to_string() })
+    Ok(children)
+}
+
+/// One platform entry of an image index or manifest list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexChild {
+    /// The entry's platform, when it names one.
+    pub platform: Option<Platform>,
+    /// The child manifest's digest.
+    pub digest: Digest,
+    /// The child manifest's media type.
+    pub media_type: String,
 }
 
 /// Registry error bodies: `{"errors":[{"code":"…","message":"…"}]}` → `CODE: message; …`.
@@ -782,7 +1114,9 @@ fn error_detail(body: Option<&[u8]>) -> String {
             })
             .collect::<Vec<_>>()
             .join("; "),
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned(),
+        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)])
+            .trim()
+            .to_owned(),
     }
 }
 
@@ -803,36 +1137,63 @@ mod tests {
     fn plain_http_only_for_loopback_or_insecure() {
         let mut config = ResolverConfig::default();
         config.map_registry("docker.io", Url::parse("http://127.0.0.1:5000").unwrap());
-        config.map_registry("ghcr.io", Url::parse("http://registry.example:5000").unwrap());
+        config.map_registry(
+            "ghcr.io",
+            Url::parse("http://registry.example:5000").unwrap(),
+        );
         let resolver = Resolver::new(config).unwrap();
         let hub = Reference::parse("node:20").unwrap();
-        assert_eq!(resolver.base_url(&hub).unwrap().as_str(), "http://127.0.0.1:5000/");
+        assert_eq!(
+            resolver.base_url(&hub).unwrap().as_str(),
+            "http://127.0.0.1:5000/"
+        );
         let gh = Reference::parse("ghcr.io/a/b").unwrap();
-        assert!(matches!(resolver.base_url(&gh), Err(ResolveError::InsecureNotAllowed { .. })));
+        assert!(matches!(
+            resolver.base_url(&gh),
+            Err(ResolveError::InsecureNotAllowed { .. })
+        ));
         let quay = Reference::parse("quay.io/a/b").unwrap();
-        assert_eq!(resolver.base_url(&quay).unwrap().as_str(), "https://quay.io/");
+        assert_eq!(
+            resolver.base_url(&quay).unwrap().as_str(),
+            "https://quay.io/"
+        );
 
         let mut config = ResolverConfig::default();
         config.insecure_registries.insert("quay.io".to_owned());
         let resolver = Resolver::new(config).unwrap();
-        assert_eq!(resolver.base_url(&quay).unwrap().as_str(), "http://quay.io/");
+        assert_eq!(
+            resolver.base_url(&quay).unwrap().as_str(),
+            "http://quay.io/"
+        );
     }
 
     #[test]
     fn media_type_checks() {
         let r = Reference::parse("node").unwrap();
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-        assert_eq!(check_media_type(&r, MEDIA_OCI_INDEX, body).unwrap(), MEDIA_OCI_INDEX);
-        assert!(matches!(check_media_type(&r, MEDIA_DOCKER_LIST, body), Err(ResolveError::MediaTypeMismatch { .. })));
+        assert_eq!(
+            check_media_type(&r, MEDIA_OCI_INDEX, body).unwrap(),
+            MEDIA_OCI_INDEX
+        );
+        assert!(matches!(
+            check_media_type(&r, MEDIA_DOCKER_LIST, body),
+            Err(ResolveError::MediaTypeMismatch { .. })
+        ));
         assert!(check_media_type(&r, "", br#"{"schemaVersion":1}"#).is_err());
         let no_type = br#"{"schemaVersion":2,"config":{}}"#;
-        assert_eq!(check_media_type(&r, MEDIA_OCI_MANIFEST, no_type).unwrap(), MEDIA_OCI_MANIFEST);
+        assert_eq!(
+            check_media_type(&r, MEDIA_OCI_MANIFEST, no_type).unwrap(),
+            MEDIA_OCI_MANIFEST
+        );
     }
 
     #[test]
     fn error_bodies() {
         let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"99"}}]}"#;
-        assert_eq!(error_detail(Some(body)), "MANIFEST_UNKNOWN: manifest unknown");
+        assert_eq!(
+            error_detail(Some(body)),
+            "MANIFEST_UNKNOWN: manifest unknown"
+        );
         assert_eq!(error_detail(None), "");
     }
 }

@@ -18,8 +18,16 @@
 //! or `node:20@PIN_THIS_DIGEST_FOR_DETERMINISM`) or in the line's comment marks a reference as
 //! "pin me"; the rewrite replaces an in-reference placeholder with the digest.
 //!
+//! [`plan`] ties it together with a [`byteproof_oci::Resolver`]: each distinct tag is resolved
+//! once and each pinned digest checked once, concurrently, and every reference gets a [`Status`]
+//! (`pinned`, `unpinned`, `stale`, `dangling`, …) and, when fixable, its pinned replacement.
+//!
 //! Limits: flow collections (`container: {image: x}`, `labels: [a, b]`) and multi-line scalars
 //! are not scanned.
+
+mod plan;
+
+pub use plan::{FilePlan, Finding, SourceFile, Status, error_chain, plan};
 
 use std::io::Write as _;
 use std::ops::Range;
@@ -48,8 +56,14 @@ impl FileKind {
             let line = line.trim_end();
             line == "runner:" || line.starts_with("runner: ") || line.starts_with("runner:#")
         });
-        let jobs = text.lines().any(|line| line.trim_end() == "jobs:" || line.starts_with("jobs: "));
-        if runner && !jobs { Self::RunnerConfig } else { Self::Workflow }
+        let jobs = text
+            .lines()
+            .any(|line| line.trim_end() == "jobs:" || line.starts_with("jobs: "));
+        if runner && !jobs {
+            Self::RunnerConfig
+        } else {
+            Self::Workflow
+        }
     }
 }
 
@@ -139,7 +153,9 @@ impl FoundImage {
 pub fn split_digest(image: &str) -> (&str, DigestPart) {
     match image.split_once('@') {
         None => (image, DigestPart::None),
-        Some((base, rest)) if rest == PLACEHOLDER || rest.strip_prefix("sha256:") == Some(PLACEHOLDER) => {
+        Some((base, rest))
+            if rest == PLACEHOLDER || rest.strip_prefix("sha256:") == Some(PLACEHOLDER) =>
+        {
             (base, DigestPart::Placeholder)
         }
         Some((base, rest)) => (base, DigestPart::Digest(rest.to_owned())),
@@ -193,7 +209,10 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
     sorted.sort_by_key(|e| (e.span.start, e.span.end));
     for pair in sorted.windows(2) {
         if pair[1].span.start < pair[0].span.end {
-            return Err(EditError::Overlap { first: pair[0].span.clone(), second: pair[1].span.clone() });
+            return Err(EditError::Overlap {
+                first: pair[0].span.clone(),
+                second: pair[1].span.clone(),
+            });
         }
     }
     let mut out = String::with_capacity(text.len() + edits.len() * 72);
@@ -218,7 +237,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".byteproof-pin-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".byteproof-pin-")
+        .tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -323,8 +344,16 @@ pub fn find_images(text: &str, kind: FileKind) -> Vec<FoundImage> {
                 let mut path: Vec<&Seg> = stack.iter().map(|(_, s)| s).collect();
                 let key_seg = Seg::Key(key);
                 path.push(&key_seg);
-                if let Some((location, image_span)) = match_location(kind, &path, text, &scalar.span) {
-                    found.push(make_found(text, location, line_no + 1, image_span, scalar.comment));
+                if let Some((location, image_span)) =
+                    match_location(kind, &path, text, &scalar.span)
+                {
+                    found.push(make_found(
+                        text,
+                        location,
+                        line_no + 1,
+                        image_span,
+                        scalar.comment,
+                    ));
                 }
             }
             None => {
@@ -336,8 +365,16 @@ pub fn find_images(text: &str, kind: FileKind) -> Vec<FoundImage> {
                     continue;
                 };
                 let path: Vec<&Seg> = stack.iter().map(|(_, s)| s).collect();
-                if let Some((location, image_span)) = match_location(kind, &path, text, &scalar.span) {
-                    found.push(make_found(text, location, line_no + 1, image_span, scalar.comment));
+                if let Some((location, image_span)) =
+                    match_location(kind, &path, text, &scalar.span)
+                {
+                    found.push(make_found(
+                        text,
+                        location,
+                        line_no + 1,
+                        image_span,
+                        scalar.comment,
+                    ));
                 }
             }
         }
@@ -357,16 +394,31 @@ fn make_found(
     let ignored = comment.contains(IGNORE_MARKER) || comment.contains("byteproof:ignore");
     let expression = image.contains("${{");
     let placeholder = image.contains(PLACEHOLDER) || comment.contains(PLACEHOLDER);
-    FoundImage { location, line, span, image, ignored, expression, placeholder }
+    FoundImage {
+        location,
+        line,
+        span,
+        image,
+        ignored,
+        expression,
+        placeholder,
+    }
 }
 
 /// Matches a key path against the known image locations; returns the image's span within the
 /// scalar's span.
-fn match_location(kind: FileKind, path: &[&Seg], text: &str, span: &Range<usize>) -> Option<(Location, Range<usize>)> {
-    let key = |s: &Seg| match s {
-        Seg::Key(k) => Some(k.as_str()),
-        Seg::Item(_) => None,
-    };
+fn match_location(
+    kind: FileKind,
+    path: &[&Seg],
+    text: &str,
+    span: &Range<usize>,
+) -> Option<(Location, Range<usize>)> {
+    fn key(s: &Seg) -> Option<&str> {
+        match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Item(_) => None,
+        }
+    }
     let value = &text[span.clone()];
     match kind {
         FileKind::Workflow => {
@@ -376,12 +428,20 @@ fn match_location(kind: FileKind, path: &[&Seg], text: &str, span: &Range<usize>
             let job = key(path[1])?.to_owned();
             let rest: Vec<Option<&str>> = path[2..].iter().map(|s| key(s)).collect();
             match rest.as_slice() {
-                [Some("container")] | [Some("container"), Some("image")] => Some((Location::Container { job }, span.clone())),
-                [Some("services"), Some(service), Some("image")] => {
-                    Some((Location::Service { job, service: (*service).to_owned() }, span.clone()))
+                [Some("container")] | [Some("container"), Some("image")] => {
+                    Some((Location::Container { job }, span.clone()))
                 }
+                [Some("services"), Some(service), Some("image")] => Some((
+                    Location::Service {
+                        job,
+                        service: (*service).to_owned(),
+                    },
+                    span.clone(),
+                )),
                 [Some("steps"), None, Some("uses")] => {
-                    let Seg::Item(step) = path[3] else { return None };
+                    let Seg::Item(step) = path[3] else {
+                        return None;
+                    };
                     let image = value.strip_prefix("docker://")?;
                     let start = span.end - image.len();
                     Some((Location::StepUses { job, step: *step }, start..span.end))
@@ -404,7 +464,12 @@ fn match_location(kind: FileKind, path: &[&Seg], text: &str, span: &Range<usize>
                 return None;
             }
             let start = span.end - image.len();
-            Some((Location::RunnerLabel { label: label.to_owned() }, start..span.end))
+            Some((
+                Location::RunnerLabel {
+                    label: label.to_owned(),
+                },
+                start..span.end,
+            ))
         }
     }
 }

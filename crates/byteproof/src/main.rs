@@ -5,6 +5,7 @@ mod compare_cmd;
 mod diff_cmd;
 mod exit;
 mod hash_cmd;
+mod pin_cmd;
 mod printer;
 mod registry_args;
 mod report;
@@ -41,6 +42,9 @@ enum Command {
     /// metadata, formatting, content.
     #[command(after_help = diff_cmd::AFTER_HELP)]
     Diff(diff_cmd::DiffArgs),
+    /// Resolve container image tags to digests and pin them in workflows and act_runner labels.
+    #[command(after_help = pin_cmd::AFTER_HELP)]
+    Pin(pin_cmd::PinArgs),
     /// Hash local tarballs (SHA-1, SHA-256, SHA-512 as SRI) in one pass each.
     #[command(after_help = EXIT_CODES_HELP)]
     Hash(hash_cmd::HashArgs),
@@ -52,6 +56,7 @@ impl Command {
             Command::Compare(args) => args.output.format() != report::Format::Table,
             Command::Hash(args) => args.json,
             Command::Diff(args) => args.json,
+            Command::Pin(args) => args.output.format() != report::Format::Table,
         }
     }
 }
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare_cmd::run(args, &printer),
         Command::Hash(args) => hash_cmd::run(args, &printer),
         Command::Diff(args) => diff_cmd::run(args, &printer),
+        Command::Pin(args) => pin_cmd::run(args, &printer),
     };
     match result {
         Ok(status) => status.into(),

@@ -26,7 +26,8 @@ $DOCKER_CONFIG/config.json or ~/.docker/config.json (`auths`).
 
 Exit status:
   0  everything pinned (or, with --check, pinned and current)
-  1  --check found unpinned, dangling or (without --allow-stale) stale references
+  1  --check found unpinned, dangling or (without --allow-stale) stale references;
+     without --check, a reference was left unpinned (e.g. a platform-specific pin whose tag moved)
   2  usage error, unreadable file, invalid image reference
   3  a digest could not be resolved (network, auth, rate limit)";
 
@@ -251,15 +252,18 @@ fn exit_status(plans: &[FilePlan], mode: Mode, allow_stale: bool) -> ExitStatus 
             }
         }
         Mode::Write | Mode::DryRun => {
-            let unresolved = findings().any(|f| {
-                matches!(f.status, Status::Unresolved(_))
-                    || (matches!(
-                        f.status,
-                        Status::Unpinned | Status::Stale | Status::Dangling
-                    ) && f.replacement.is_none())
+            let unresolved =
+                findings().any(|f| matches!(f.status, Status::Unresolved(_)) || f.error.is_some());
+            let left_unpinned = findings().any(|f| {
+                matches!(
+                    f.status,
+                    Status::Unpinned | Status::Stale | Status::Dangling
+                ) && f.replacement.is_none()
             });
             if unresolved {
                 ExitStatus::Unverified
+            } else if left_unpinned {
+                ExitStatus::Differs
             } else {
                 ExitStatus::Success
             }
@@ -335,6 +339,9 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
             }
             _ => {}
         }
+        if let Some(note) = &f.note {
+            line.push_str(&format!("  [{note}]"));
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -348,6 +355,12 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
         count("stale"),
         count("dangling")
     ));
+    for other in ["unresolved", "invalid", "ignored", "expression"] {
+        let n = count(other);
+        if n > 0 {
+            out.push_str(&format!(", {n} {other}"));
+        }
+    }
     match mode {
         Mode::Write => out.push_str(&format!("; {changed} file(s) rewritten\n")),
         Mode::DryRun => out.push_str(&format!("; {changed} file(s) would change\n")),
@@ -442,6 +455,8 @@ struct ReferenceJson {
     /// The new text of the reference, when it changes.
     replacement: Option<String>,
     error: Option<String>,
+    /// Extra information, e.g. a platform-specific pin.
+    note: Option<String>,
 }
 
 impl PinJson {
@@ -465,6 +480,7 @@ impl PinJson {
                         current: f.current.as_ref().map(ToString::to_string),
                         replacement: f.replacement.clone(),
                         error: finding_error(f),
+                        note: f.note.clone(),
                     })
                     .collect(),
             })
