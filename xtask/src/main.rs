@@ -92,7 +92,7 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         .current_dir(root)
         .args(["test", "--workspace"])
         .args(extra);
-    run(tests, "cargo test --workspace")?;
+    run(tests, "cargo test --workspace --no-fail-fast")?;
     eprintln!("==> all checks passed");
     Ok(())
 }

@@ -212,11 +212,13 @@ pub fn diff_file(
         caps.push("file-diff-size");
     }
     let mut json_changes = Vec::new();
+    let mut normalised = None;
     if !over_cap && is_json_path(path) && reasons.contains(&Reason::Modified) {
         if let (Ok(va), Ok(vb)) = (
             serde_json::from_slice::<Value>(a),
             serde_json::from_slice::<Value>(b),
         ) {
+            normalised = Some((canonical_json(&va), canonical_json(&vb)));
             let mut truncated = false;
             json_diff(
                 &va,
@@ -232,7 +234,18 @@ pub fn diff_file(
         }
     }
     let body = if !over_cap && is_text(a) && is_text(b) {
-        let (unified, truncated) = unified_diff(path, a, b, limits.max_output_bytes);
+        let (mut unified, mut truncated) = unified_diff(path, a, b, limits.max_output_bytes);
+        // A re-indented JSON file diffs as a whole-file rewrite; when the same files
+        // normalised (sorted keys, two-space indent) give a far shorter diff, show that one,
+        // labelled, so the real change is visible.
+        if let Some((na, nb)) = &normalised {
+            let label = format!("{path} (normalised JSON)");
+            let (short, short_truncated) =
+                unified_diff(&label, na.as_bytes(), nb.as_bytes(), limits.max_output_bytes);
+            if short.len() * 2 < unified.len() {
+                (unified, truncated) = (short, short_truncated);
+            }
+        }
         if truncated {
             caps.push("diff-output");
         }
@@ -292,6 +305,13 @@ fn unified_diff(path: &str, a: &[u8], b: &[u8], max: usize) -> (String, bool) {
         return (text, true);
     }
     (text, false)
+}
+
+/// Pretty JSON with sorted keys (serde_json's map is ordered), ending in a newline.
+fn canonical_json(v: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn compact(v: &Value) -> String {

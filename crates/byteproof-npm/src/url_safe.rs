@@ -21,15 +21,18 @@ impl fmt::Display for SafeUrl {
         let mut shown = self.0.clone();
         let _ = shown.set_username("");
         let _ = shown.set_password(None);
-        if shown.query().is_some() {
-            let keys: Vec<String> = shown
-                .query_pairs()
-                .map(|(k, _)| format!("{k}=<redacted>"))
-                .collect();
-            shown.set_query(Some(&keys.join("&")));
-        }
         shown.set_fragment(None);
-        f.write_str(shown.as_str())
+        // Query values can be credentials (presigned URLs, `?token=`): keep only the keys.
+        let keys: Vec<String> = shown
+            .query_pairs()
+            .map(|(k, _)| format!("{k}=<redacted>"))
+            .collect();
+        shown.set_query(None);
+        f.write_str(shown.as_str())?;
+        if !keys.is_empty() {
+            write!(f, "?{}", keys.join("&"))?;
+        }
+        Ok(())
     }
 }
 
