@@ -240,8 +240,12 @@ pub fn diff_file(
         // labelled, so the real change is visible.
         if let Some((na, nb)) = &normalised {
             let label = format!("{path} (normalised JSON)");
-            let (short, short_truncated) =
-                unified_diff(&label, na.as_bytes(), nb.as_bytes(), limits.max_output_bytes);
+            let (short, short_truncated) = unified_diff(
+                &label,
+                na.as_bytes(),
+                nb.as_bytes(),
+                limits.max_output_bytes,
+            );
             if short.len() * 2 < unified.len() {
                 (unified, truncated) = (short, short_truncated);
             }
