@@ -90,7 +90,7 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     let mut tests = cargo();
     tests
         .current_dir(root)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra);
     run(tests, "cargo test --workspace --no-fail-fast")?;
     eprintln!("==> all checks passed");
