@@ -19,6 +19,9 @@ const DEBIAN: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn prerequisites(root: &Path) -> anyhow::Result<()> {
+    if byteproof_testkit::node_tools_need_install(root) {
+        eprintln!("==> npm ci in xtask/npm (Verdaccio, pnpm from the committed lockfile)");
+    }
     byteproof_testkit::ensure_node_tools(root)
         .context("installing the Node tools the tests use")?;
     debian_packages(DEBIAN)
