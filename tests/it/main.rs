@@ -7,6 +7,7 @@
 mod cli;
 mod compare;
 mod diff;
+mod e2e;
 mod hash;
 mod pin;
 mod support;

@@ -5,9 +5,11 @@
 //! - `cargo xtask demo`: the README's main job, on two local Verdaccio registries.
 //! - `cargo xtask bench [hash]`: benchmarks, printed as ratios against reference tools.
 //! - `cargo xtask fixtures`: regenerates `testdata/` from real packers.
+//! - `cargo xtask cleanup-e2e`: removes e2e throwaway versions from the project's registries.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // xtask talks to a person
 
 mod bench;
+mod cleanup_e2e;
 mod demo;
 mod fixtures;
 mod install;
@@ -26,7 +28,8 @@ commands:
   test       install test prerequisites, then fmt --check, clippy -D warnings, all tests
   demo       start two local registries and show identical and divergent compares
   bench      benchmarks (hash): byteproof against reference tools, as ratios
-  fixtures   regenerate testdata/ from real packers (npm, pnpm, yarn)";
+  fixtures   regenerate testdata/ from real packers (npm, pnpm, yarn)
+  cleanup-e2e  remove every e2e throwaway version from the registries in ./byteproof.toml";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo::run(&root),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("fixtures") => fixtures::run(&root),
+        Some("cleanup-e2e") => cleanup_e2e::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -142,7 +142,7 @@ pub struct FetchedTarball {
 /// Reads npm registries.
 #[derive(Clone, Debug)]
 pub struct NpmClient {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     options: ClientOptions,
 }
 
@@ -293,7 +293,7 @@ impl NpmClient {
     }
 
     /// GETs a whole (bounded) body from the registry.
-    async fn get_bytes(
+    pub(crate) async fn get_bytes(
         &self,
         registry: &Registry,
         url: &Url,
@@ -506,7 +506,7 @@ async fn check_status(
 
 /// A short message from an error body: npm registries answer `{"error": "..."}`, Gitea's API
 /// `{"message": "..."}`, others plain text.
-fn error_detail(body: &[u8]) -> String {
+pub(crate) fn error_detail(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -529,7 +529,7 @@ fn error_detail(body: &[u8]) -> String {
 }
 
 /// Removes the registry's secrets from text that may have echoed them.
-fn scrub(text: &str, registry: &Registry) -> String {
+pub(crate) fn scrub(text: &str, registry: &Registry) -> String {
     let mut text = text.to_owned();
     if let Some(auth) = &registry.auth {
         for secret in auth.secrets() {

@@ -5,6 +5,8 @@
 //!   `/api/packages/{owner}/npm/`) with an optional [`Secret`].
 //! - [`NpmClient`] reads a version's `dist` from the packument and streams its tarball once
 //!   through [`byteproof_hash::MultiHasher`], with bounded retries and timeouts.
+//! - [`NpmClient::publish`], [`NpmClient::unpublish`] and [`NpmClient::versions`] are the write
+//!   side (npm's publish body; npm's and Gitea's removal sequences).
 //!
 //! Invariants: the `Authorization` header goes only to the registry's own origin (a
 //! `dist.tarball` elsewhere is fetched anonymously), and a token never reaches `Display`,
@@ -12,12 +14,14 @@
 
 mod client;
 mod error;
+mod publish;
 mod secret;
 mod spec;
 mod url_safe;
 
 pub use client::{ClientOptions, Dist, FetchedTarball, NpmClient, Registry};
 pub use error::{FetchError, FetchErrorKind};
+pub use publish::{Published, UnpublishStyle, Unpublished, publish_document};
 pub use secret::{Auth, Secret};
 pub use spec::{PackageName, PackageSpec, SpecError};
 pub use url_safe::SafeUrl;

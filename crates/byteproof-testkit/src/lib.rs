@@ -8,6 +8,8 @@
 //!   publish, tampering with stored tarballs.
 //! - [`Packer`]: a real package folder packed by the real `npm pack` or `pnpm pack`.
 //! - [`GiteaProxy`]: a test double of Gitea's npm routes in front of a Verdaccio.
+//! - [`GiteaDouble`]: a TEST DOUBLE of Gitea's npm registry and packages API with its own
+//!   in-memory store (Gitea's packument shape, errors, delete routes), written from the notes.
 //! - [`ScriptedServer`] and [`FakeRegistry`]: raw HTTP answers from a closure, for hostile
 //!   servers, flaky servers and lying packuments.
 //! - [`ensure_node_tools`]: installs the pinned `verdaccio` and `pnpm` (`npm ci` in `xtask/npm`).
@@ -18,6 +20,7 @@
 //! [`INSTALL_HINT`], never a skip.
 
 mod gitea;
+mod gitea_double;
 pub mod http;
 mod node;
 mod packer;
@@ -25,6 +28,7 @@ mod scripted;
 mod verdaccio;
 
 pub use gitea::{GiteaProxy, TarballForm};
+pub use gitea_double::{GiteaDouble, GiteaDoubleOptions};
 pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
 };

@@ -3,6 +3,7 @@
 
 mod compare_cmd;
 mod diff_cmd;
+mod e2e_cmd;
 mod exit;
 mod hash_cmd;
 mod pin_cmd;
@@ -45,6 +46,8 @@ enum Command {
     /// Resolve container image tags to digests and pin them in workflows and act_runner labels.
     #[command(after_help = pin_cmd::AFTER_HELP)]
     Pin(pin_cmd::PinArgs),
+    /// Publish a throwaway package to every registry, verify, install, compare, then delete it.
+    E2e(e2e_cmd::E2eArgs),
     /// Hash local tarballs (SHA-1, SHA-256, SHA-512 as SRI) in one pass each.
     #[command(after_help = EXIT_CODES_HELP)]
     Hash(hash_cmd::HashArgs),
@@ -56,6 +59,7 @@ impl Command {
             Command::Compare(args) => args.output.format() != report::Format::Table,
             Command::Hash(args) => args.json,
             Command::Diff(args) => args.json,
+            Command::E2e(args) => args.machine_output(),
             Command::Pin(args) => args.output.format() != report::Format::Table,
         }
     }
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare_cmd::run(args, &printer),
         Command::Hash(args) => hash_cmd::run(args, &printer),
         Command::Diff(args) => diff_cmd::run(args, &printer),
+        Command::E2e(args) => e2e_cmd::run(args, &printer),
         Command::Pin(args) => pin_cmd::run(args, &printer),
     };
     match result {
