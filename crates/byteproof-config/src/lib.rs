@@ -376,7 +376,7 @@ fn credentials(
     npmrc: &Npmrc,
     env: &Env<'_>,
 ) -> Result<(Option<Auth>, Option<TokenSource>), ConfigError> {
-    let bearer = |token: String| Some(Auth::Bearer(Secret::new(token)));
+    let bearer = |token: String| Some(Auth::Bearer(Secret::trimmed(&token)));
     if let Some((_, path)) = request.token_files.iter().find(|(n, _)| n == name) {
         let token = read_token_file(path, request.allow_insecure_token_files)?;
         return Ok((bearer(token), Some(TokenSource::File(path.clone()))));

@@ -125,7 +125,7 @@ impl Npmrc {
                 .transpose()
         };
         if let Some(token) = get("_authToken")?.filter(|t| !t.is_empty()) {
-            return Ok(Some(Auth::Bearer(Secret::new(token))));
+            return Ok(Some(Auth::Bearer(Secret::trimmed(&token))));
         }
         if let Some(auth) = get("_auth")?.filter(|t| !t.is_empty()) {
             let decoded = decode_b64(&auth).ok_or_else(|| ConfigError::Invalid {

@@ -445,21 +445,7 @@ mod tests {
     }
 
     fn e2e_graph() -> Graph {
-        Graph::new(vec![
-            StepDef::new("generate", &[]),
-            StepDef::new("pack", &["generate"]),
-            StepDef::new("publish", &["pack"]),
-            StepDef::new("verify", &["publish"]),
-            StepDef::new("consumer", &["publish"]),
-            StepDef::new("compare", &["verify"]),
-            StepDef::always(
-                "cleanup",
-                &[
-                    "generate", "pack", "publish", "verify", "consumer", "compare",
-                ],
-            ),
-        ])
-        .unwrap()
+        crate::e2e_graph()
     }
 
     fn scripted(answers: &[(&'static str, Status)]) -> Scripted {

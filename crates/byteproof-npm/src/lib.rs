@@ -17,11 +17,10 @@ mod error;
 mod publish;
 mod secret;
 mod spec;
-mod url_safe;
 
+pub use byteproof_redact::SafeUrl;
 pub use client::{ClientOptions, Dist, FetchedTarball, NpmClient, Registry};
 pub use error::{FetchError, FetchErrorKind};
 pub use publish::{Published, UnpublishStyle, Unpublished, publish_document};
 pub use secret::{Auth, Secret};
 pub use spec::{PackageName, PackageSpec, SpecError};
-pub use url_safe::SafeUrl;

@@ -1,40 +1,6 @@
-//! Credentials that cannot leak through formatting.
+//! How to authenticate to a registry; the secrets inside are [`Secret`]s, which never format.
 
-use std::fmt;
-
-/// A secret string (token or password). `Debug` and `Display` print `<redacted>`; the only way
-/// to the value is [`Secret::expose`], which the client calls when it builds a header.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value; surrounding whitespace (a token file's newline) is dropped.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into().trim().to_owned())
-    }
-
-    /// The value, for building an `Authorization` header and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// True when the secret is the empty string.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use byteproof_redact::Secret;
 
 /// How to authenticate to one registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,9 +47,8 @@ mod tests {
 
     #[test]
     fn secrets_never_format() {
-        let auth = Auth::Bearer(Secret::new("s3cr3t-token\n"));
+        let auth = Auth::Bearer(Secret::trimmed("s3cr3t-token\n"));
         assert!(!format!("{auth:?}").contains("s3cr3t"));
-        assert_eq!(Secret::new("s3cr3t-token\n").to_string(), "<redacted>");
         assert_eq!(auth.header_value(), "Bearer s3cr3t-token");
         let basic = Auth::Basic {
             username: "u".into(),

@@ -10,33 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::reference::{DOCKER_HUB, canonical_registry};
 
-/// A string that never appears in `Debug` or `Display` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for building an `Authorization` header. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use byteproof_redact::Secret;
 
 /// A username and password for HTTP Basic (directly, or at a token realm).
 #[derive(Clone, PartialEq, Eq)]
