@@ -6,6 +6,8 @@
 //! - `diff`: `byteproof diff --json` of a generated pair of 5,000 entries / 50 MB, and of half
 //!   that (cost must grow linearly), with peak memory; against `diffoscope` where installed
 //!   (Debian's `diffoscope-minimal`).
+//! - `pin`: `byteproof pin --check` over 50 references against a local `docker-registry`,
+//!   against a loop of `skopeo inspect --raw` where installed (Debian's `skopeo`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-const BENCHES: &[&str] = &["hash", "diff"];
+const BENCHES: &[&str] = &["hash", "diff", "pin"];
 
 pub(crate) fn run(root: &Path, names: &[String]) -> anyhow::Result<()> {
     let names: Vec<&str> = if names.is_empty() {
@@ -40,6 +42,7 @@ pub(crate) fn run(root: &Path, names: &[String]) -> anyhow::Result<()> {
         match name {
             "hash" => hash(root, &bin)?,
             "diff" => diff(root, &bin)?,
+            "pin" => pin(&bin)?,
             _ => {}
         }
     }
@@ -338,4 +341,93 @@ fn make_pair(dir: &Path, entries: usize, bytes: usize) -> anyhow::Result<(PathBu
         gz.finish()?;
     }
     Ok((a, b))
+}
+
+/// `byteproof pin --check` over 50 distinct references, all on a local registry.
+fn pin(bin: &Path) -> anyhow::Result<()> {
+    const REFS: usize = 50;
+    if !crate::install::have("docker-registry") {
+        println!(
+            "pin benchmark: docker-registry is not installed (apt-get install docker-registry)"
+        );
+        return Ok(());
+    }
+    let registry = byteproof_ocitest::Registry::open();
+    let image = byteproof_ocitest::TestImage::build("bench", byteproof_ocitest::Format::Oci);
+    let host = registry.addr().to_owned();
+    let mut workflow = String::from("jobs:\n  bench:\n    runs-on: ubuntu-latest\n    services:\n");
+    let mut references = Vec::with_capacity(REFS);
+    for i in 0..REFS {
+        let repo = format!("bench/app-{i}");
+        registry.push_index(&repo, "1.0", &image);
+        let reference = format!("{host}/{repo}:1.0");
+        workflow.push_str(&format!("      s{i}:\n        image: {reference}\n"));
+        references.push(reference);
+    }
+    let dir = tempfile_dir()?;
+    let file = dir.join("bench.yml");
+    std::fs::write(&file, workflow)?;
+    let file = file.to_string_lossy().into_owned();
+
+    let mut ours = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let status = Command::new(bin)
+            .args(["pin", "--check", "--quiet", &file])
+            .stdout(Stdio::null())
+            .status()?;
+        ours = ours.min(start.elapsed());
+        // Exit 1: every reference is unpinned, and each was resolved to say so.
+        if status.code() != Some(1) {
+            bail!("byteproof pin --check exited {status} (expected 1: unpinned)");
+        }
+    }
+    println!("pin benchmark: --check over {REFS} references on a local docker-registry, best of 3");
+    println!(
+        "  {:<48} {:>8.3} s",
+        "byteproof pin --check",
+        ours.as_secs_f64()
+    );
+    if !crate::install::have("skopeo") {
+        println!("  skopeo is not installed: no reference timing (apt-get install skopeo)");
+        return Ok(());
+    }
+    let mut theirs = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        for reference in &references {
+            let status = Command::new("skopeo")
+                .args([
+                    "inspect",
+                    "--raw",
+                    "--tls-verify=false",
+                    &format!("docker://{reference}"),
+                ])
+                .stdout(Stdio::null())
+                .status()
+                .context("cannot run skopeo")?;
+            if !status.success() {
+                bail!("skopeo inspect --raw {reference} failed ({status})");
+            }
+        }
+        theirs = theirs.min(start.elapsed());
+    }
+    println!(
+        "  {:<48} {:>8.3} s",
+        format!("skopeo inspect --raw, {REFS} times"),
+        theirs.as_secs_f64()
+    );
+    println!(
+        "  ratio byteproof / skopeo loop: {:.3}",
+        ours.as_secs_f64() / theirs.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A fresh scratch folder under the system temp dir.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("byteproof-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
