@@ -718,3 +718,67 @@ fn a_silent_server_times_out_and_a_truncated_body_is_not_a_match() {
         "retried once"
     );
 }
+
+/// The `byteproof.compare/v1` contract: these keys, no fewer, no more. A change here is a
+/// schema change and needs a new schema version (or only additions, documented).
+#[test]
+fn the_json_schema_has_exactly_the_documented_keys() {
+    let tgz = pack(PKG, "1.0.0", PackTool::Npm).bytes;
+    let a = FakeRegistry::new(PKG)
+        .version("1.0.0", tgz.clone())
+        .start()
+        .unwrap();
+    let b = FakeRegistry::new(PKG)
+        .version("1.0.0", tgz)
+        .start()
+        .unwrap();
+    let report = compare(
+        &Sandbox::new(),
+        "@bytelyst/errors@1.0.0",
+        &[a.url(), b.url()],
+        &["--json"],
+    )
+    .expect_code(0)
+    .json();
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&report),
+        [
+            "complete",
+            "diffs",
+            "groups",
+            "odd_ones_out",
+            "package",
+            "registries",
+            "schema",
+            "verdict",
+            "version"
+        ]
+    );
+    assert_eq!(
+        keys(&report["registries"][0]),
+        [
+            "attempts",
+            "claim_problems",
+            "claimed_integrity",
+            "claimed_shasum",
+            "claims_ok",
+            "error",
+            "error_kind",
+            "integrity",
+            "name",
+            "sha1",
+            "sha256",
+            "sha512",
+            "size",
+            "tarball_url",
+            "tarball_url_constructed",
+            "url",
+        ]
+    );
+    assert_eq!(keys(&report["groups"][0]), ["registries", "sha256"]);
+}
