@@ -453,9 +453,22 @@ impl Resolver {
     /// ignored.
     pub async fn resolve(&self, reference: &Reference) -> Result<Resolved, ResolveError> {
         let target = reference.tag_or_latest().to_owned();
-        let head = self.send(Method::HEAD, reference, &target).await?;
-        let header_digest = self.header_digest(reference, &head.headers)?;
-        let head_type = content_type(&head.headers);
+        // Some registries and proxies refuse HEAD on manifests (405, 501): then GET and hash
+        // the body, as when the digest header is missing.
+        let head = match self.send(Method::HEAD, reference, &target).await {
+            Err(ResolveError::Status {
+                status: 405 | 501, ..
+            }) => None,
+            other => Some(other?),
+        };
+        let header_digest = match &head {
+            Some(head) => self.header_digest(reference, &head.headers)?,
+            None => None,
+        };
+        let head_type = head
+            .as_ref()
+            .map(|h| content_type(&h.headers))
+            .unwrap_or_default();
         if head_type == "application/vnd.docker.distribution.manifest.v1+prettyjws"
             || head_type == "application/vnd.docker.distribution.manifest.v1+json"
         {
@@ -540,10 +553,15 @@ impl Resolver {
         reference: &Reference,
         digest: &Digest,
     ) -> Result<DigestStatus, ResolveError> {
-        match self
-            .send(Method::HEAD, reference, &digest.to_string())
-            .await
-        {
+        let target = digest.to_string();
+        let answer = match self.send(Method::HEAD, reference, &target).await {
+            // HEAD refused by the registry or a proxy: ask with GET instead.
+            Err(ResolveError::Status {
+                status: 405 | 501, ..
+            }) => self.send(Method::GET, reference, &target).await,
+            other => other,
+        };
+        match answer {
             Ok(fetched) => Ok(DigestStatus::Exists {
                 media_type: content_type(&fetched.headers),
             }),

@@ -21,6 +21,9 @@ pub enum ProxyMode {
     WrongOnGet,
     /// Answer the first `n` requests with 503, then forward unchanged.
     FailFirst(usize),
+    /// Answer every HEAD with 405 Method Not Allowed (as some proxies and registries do), and
+    /// strip the digest header from GET responses.
+    RejectHead,
 }
 
 /// The digest a [`ProxyMode::WrongOnGet`] proxy claims: sha256 of the empty string.
@@ -122,6 +125,12 @@ fn handle(
     mode: ProxyMode,
 ) -> std::io::Result<()> {
     let request = read_request(client)?;
+    if mode == ProxyMode::RejectHead && request.method == "HEAD" {
+        log.lock()
+            .expect("proxy log")
+            .push(format!("{} {} -> 405", request.method, request.target));
+        return crate::http::write_response(client, 405, "Method Not Allowed", &[], b"");
+    }
     log.lock()
         .expect("proxy log")
         .push(format!("{} {}", request.method, request.target));

@@ -314,3 +314,23 @@ fn dangling_digest_is_missing() {
         byteproof_oci::DigestStatus::Missing
     );
 }
+
+#[test]
+fn a_registry_that_refuses_head_is_resolved_with_get() {
+    let registry = Registry::open();
+    let oci = TestImage::build("nohead", Format::Oci);
+    let index = registry.push_index("library/node", "20", &oci);
+    let proxy = StripProxy::with_mode(registry.addr(), ProxyMode::RejectHead);
+    let resolver = resolver_for(&proxy.url(), Default::default());
+    let got = rt()
+        .block_on(resolver.resolve(&r("node:20")))
+        .expect("resolve through GET");
+    assert_eq!(got.digest.to_string(), index);
+    assert_eq!(got.source, DigestSource::Body);
+    let log = proxy.requests();
+    assert!(
+        log[0].starts_with("HEAD ") && log[0].ends_with("-> 405"),
+        "{log:?}"
+    );
+    assert!(log[1].starts_with("GET "), "{log:?}");
+}
