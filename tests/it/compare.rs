@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use byteproof_testkit::{
-    FakeRegistry, GiteaProxy, PackTool, Reply, ScriptedServer, TarballForm, Verdaccio,
+    FakeRegistry, GiteaProxy, PackTool, Reply, RunningFakeRegistry, ScriptedServer, TarballForm,
+    Verdaccio,
 };
 use serde_json::{Value, json};
 
@@ -614,8 +615,8 @@ fn credentials_never_go_to_another_host() {
     );
 }
 
-#[test]
-fn output_has_no_colour_off_a_terminal_unless_forced() {
+/// Two scripted registries serving the same npm-packed `@bytelyst/errors@1.0.0`.
+fn two_honest_registries() -> (RunningFakeRegistry, RunningFakeRegistry) {
     let tgz = pack(PKG, "1.0.0", PackTool::Npm).bytes;
     let a = FakeRegistry::new(PKG)
         .version("1.0.0", tgz.clone())
@@ -625,6 +626,12 @@ fn output_has_no_colour_off_a_terminal_unless_forced() {
         .version("1.0.0", tgz)
         .start()
         .unwrap();
+    (a, b)
+}
+
+#[test]
+fn output_has_no_colour_off_a_terminal_unless_forced() {
+    let (a, b) = two_honest_registries();
     let urls = [a.url(), b.url()];
     let plain = compare(&Sandbox::new(), "@bytelyst/errors@1.0.0", &urls, &[]);
     assert!(
@@ -723,15 +730,7 @@ fn a_silent_server_times_out_and_a_truncated_body_is_not_a_match() {
 /// schema change and needs a new schema version (or only additions, documented).
 #[test]
 fn the_json_schema_has_exactly_the_documented_keys() {
-    let tgz = pack(PKG, "1.0.0", PackTool::Npm).bytes;
-    let a = FakeRegistry::new(PKG)
-        .version("1.0.0", tgz.clone())
-        .start()
-        .unwrap();
-    let b = FakeRegistry::new(PKG)
-        .version("1.0.0", tgz)
-        .start()
-        .unwrap();
+    let (a, b) = two_honest_registries();
     let report = compare(
         &Sandbox::new(),
         "@bytelyst/errors@1.0.0",
