@@ -116,6 +116,54 @@ impl Comparison {
     pub fn complete(&self) -> bool {
         self.registries.iter().all(|r| r.outcome.is_ok())
     }
+
+    /// The divergences worth explaining: the first (largest, majority when there is one)
+    /// group against each other group, each side represented by one registry whose bytes were
+    /// kept. Empty when all bytes agree.
+    pub fn divergences(&self) -> Vec<Divergence<'_>> {
+        let Some(base) = self.groups.first() else {
+            return Vec::new();
+        };
+        self.groups[1..]
+            .iter()
+            .map(|other| Divergence {
+                a_group: self.names(base),
+                b_group: self.names(other),
+                a: self.kept_bytes(base),
+                b: self.kept_bytes(other),
+            })
+            .collect()
+    }
+
+    fn names(&self, group: &Group) -> Vec<String> {
+        group
+            .members
+            .iter()
+            .map(|&i| self.registries[i].name.clone())
+            .collect()
+    }
+
+    /// One member of `group` whose bytes were kept, with its name.
+    fn kept_bytes(&self, group: &Group) -> Option<(&str, &[u8])> {
+        group.members.iter().find_map(|&i| {
+            let fetched = self.registries[i].outcome.as_ref().ok()?;
+            Some((self.registries[i].name.as_str(), fetched.bytes.as_deref()?))
+        })
+    }
+}
+
+/// Two groups of registries that served different bytes (see [`Comparison::divergences`]).
+#[derive(Debug)]
+pub struct Divergence<'a> {
+    /// The registries of the first group.
+    pub a_group: Vec<String>,
+    /// The registries of the other group.
+    pub b_group: Vec<String>,
+    /// A registry of the first group and its bytes; `None` when none were kept (too large,
+    /// or [`CompareOptions::keep_bytes_up_to`] was 0).
+    pub a: Option<(&'a str, &'a [u8])>,
+    /// The same for the other group.
+    pub b: Option<(&'a str, &'a [u8])>,
 }
 
 /// Options for [`compare`].
@@ -315,6 +363,35 @@ mod tests {
         assert_eq!(c.majority, Some(0));
         assert_eq!(c.groups[0].members, [0, 2]);
         assert_eq!(c.odd_ones_out, ["b"]);
+    }
+
+    #[test]
+    fn divergences_pair_the_first_group_with_each_other_group() {
+        let mut reports = vec![
+            served("a", b"x"),
+            served("b", b"y"),
+            served("c", b"x"),
+            served("d", b"z"),
+        ];
+        for r in &mut reports {
+            if let Ok(f) = &mut r.outcome {
+                f.bytes = (r.name != "d").then(|| vec![1, 2, 3]);
+            }
+        }
+        let c = decide(spec(), reports);
+        let d = c.divergences();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].a_group, ["a", "c"]);
+        assert_eq!(d[0].b_group, ["b"]);
+        assert_eq!(d[0].a.map(|(name, _)| name), Some("a"));
+        assert_eq!(d[0].b.map(|(name, _)| name), Some("b"));
+        assert_eq!(d[1].b_group, ["d"]);
+        assert!(d[1].b.is_none(), "d's bytes were not kept");
+        assert!(
+            decide(spec(), vec![served("a", b"x"), served("b", b"x")])
+                .divergences()
+                .is_empty()
+        );
     }
 
     #[test]

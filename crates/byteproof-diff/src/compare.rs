@@ -413,6 +413,51 @@ fn key(path: &str) -> &str {
     p.strip_suffix('/').unwrap_or(p)
 }
 
+/// Which side an entry is on when the other side lacks it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnlyOn {
+    A,
+    B,
+}
+
+/// Records an entry present on one side only: `dir-entries` for a directory, else `removed`
+/// (only on A) or `added` (only on B), with a summary diff for a regular file.
+fn one_sided(
+    entry: &TarEntry,
+    index: usize,
+    data: &[u8],
+    side: OnlyOn,
+    reasons: &mut Reasons,
+    diffs: &mut Vec<FileDiff>,
+) -> EntryFinding {
+    let reason = match (entry.kind, side) {
+        (EntryKind::Directory, _) => Reason::DirEntries,
+        (_, OnlyOn::A) => Reason::Removed,
+        (_, OnlyOn::B) => Reason::Added,
+    };
+    reasons.add(reason, Some(&entry.path));
+    if entry.kind == EntryKind::File {
+        diffs.push(filediff::one_sided(
+            &entry.path,
+            reason,
+            data,
+            side == OnlyOn::A,
+        ));
+    }
+    let meta = Some(meta(entry, index));
+    EntryFinding {
+        path: entry.path.clone(),
+        reasons: vec![reason],
+        a: if side == OnlyOn::A {
+            meta.clone()
+        } else {
+            None
+        },
+        b: if side == OnlyOn::B { meta } else { None },
+        encoding_fields: Vec::new(),
+    }
+}
+
 fn meta(e: &TarEntry, index: usize) -> EntryMeta {
     EntryMeta {
         kind: e.kind,
@@ -514,22 +559,8 @@ fn compare_entries(
             continue; // an earlier duplicate
         }
         let Some(&j) = ib.get(k) else {
-            let reason = if ea.kind == EntryKind::Directory {
-                Reason::DirEntries
-            } else {
-                Reason::Removed
-            };
-            reasons.add(reason, Some(&ea.path));
-            findings.push(EntryFinding {
-                path: ea.path.clone(),
-                reasons: vec![reason],
-                a: Some(meta(ea, i)),
-                b: None,
-                encoding_fields: Vec::new(),
-            });
-            if ea.kind == EntryKind::File {
-                diffs.push(filediff::one_sided(&ea.path, reason, ra.data(ea), true));
-            }
+            let finding = one_sided(ea, i, ra.data(ea), OnlyOn::A, reasons, diffs);
+            findings.push(finding);
             continue;
         };
         common_b_positions.push((i, j));
@@ -597,22 +628,8 @@ fn compare_entries(
         if ib.get(k) != Some(&j) || ia.contains_key(k) {
             continue;
         }
-        let reason = if eb.kind == EntryKind::Directory {
-            Reason::DirEntries
-        } else {
-            Reason::Added
-        };
-        reasons.add(reason, Some(&eb.path));
-        findings.push(EntryFinding {
-            path: eb.path.clone(),
-            reasons: vec![reason],
-            a: None,
-            b: Some(meta(eb, j)),
-            encoding_fields: Vec::new(),
-        });
-        if eb.kind == EntryKind::File {
-            diffs.push(filediff::one_sided(&eb.path, reason, rb.data(eb), false));
-        }
+        let finding = one_sided(eb, j, rb.data(eb), OnlyOn::B, reasons, diffs);
+        findings.push(finding);
     }
     // Entry order, judged on common entries only: those outside a longest increasing run of B
     // positions have moved.

@@ -580,26 +580,18 @@ impl E2e {
                 )
             }
             verdict => {
-                // Explain each divergence against the first group, as `compare` does.
-                let bytes_of = |g: &byteproof_compare::Group| {
-                    g.members.iter().find_map(|&i| {
-                        let f = comparison.registries[i].outcome.as_ref().ok()?;
-                        Some((comparison.registries[i].name.clone(), f.bytes.clone()?))
-                    })
-                };
-                if let Some((a_name, a)) = comparison.groups.first().and_then(bytes_of) {
-                    for other in comparison.groups.iter().skip(1) {
-                        if let Some((b_name, b)) = bytes_of(other) {
-                            let line = match byteproof_diff::diff(
-                                &a,
-                                &b,
-                                &byteproof_diff::DiffOptions::default(),
-                            ) {
-                                Ok(report) => report.summary_line(),
-                                Err(err) => format!("diff unavailable: {err}"),
-                            };
-                            evidence.push(format!("diff {a_name} vs {b_name}: {line}"));
-                        }
+                // Explain each divergence, as `compare` does.
+                for d in comparison.divergences() {
+                    if let (Some((a_name, a)), Some((b_name, b))) = (d.a, d.b) {
+                        let line = match byteproof_diff::diff(
+                            a,
+                            b,
+                            &byteproof_diff::DiffOptions::default(),
+                        ) {
+                            Ok(report) => report.summary_line(),
+                            Err(err) => format!("diff unavailable: {err}"),
+                        };
+                        evidence.push(format!("diff {a_name} vs {b_name}: {line}"));
                     }
                 }
                 StepOutcome::with(

@@ -324,7 +324,9 @@ pub fn find_images(text: &str, kind: FileKind) -> Vec<FoundImage> {
         }
         let rest_start = line_start + col;
 
-        match split_key(rest) {
+        // The scalar on this line and its key path, when the line holds one.
+        let key_seg;
+        let scalar = match split_key(rest) {
             Some((key, value_offset)) => {
                 let value_abs = rest_start + value_offset;
                 let value_text = &text[value_abs..line_start + line.len()];
@@ -341,20 +343,8 @@ pub fn find_images(text: &str, kind: FileKind) -> Vec<FoundImage> {
                 let Some(scalar) = scalar_at(text, value_abs, line_start + line.len()) else {
                     continue;
                 };
-                let mut path: Vec<&Seg> = stack.iter().map(|(_, s)| s).collect();
-                let key_seg = Seg::Key(key);
-                path.push(&key_seg);
-                if let Some((location, image_span)) =
-                    match_location(kind, &path, text, &scalar.span)
-                {
-                    found.push(make_found(
-                        text,
-                        location,
-                        line_no + 1,
-                        image_span,
-                        scalar.comment,
-                    ));
-                }
+                key_seg = Some(Seg::Key(key));
+                scalar
             }
             None => {
                 // A bare scalar sequence item (`- ubuntu-latest:docker://node:20`).
@@ -364,19 +354,20 @@ pub fn find_images(text: &str, kind: FileKind) -> Vec<FoundImage> {
                 let Some(scalar) = scalar_at(text, rest_start, line_start + line.len()) else {
                     continue;
                 };
-                let path: Vec<&Seg> = stack.iter().map(|(_, s)| s).collect();
-                if let Some((location, image_span)) =
-                    match_location(kind, &path, text, &scalar.span)
-                {
-                    found.push(make_found(
-                        text,
-                        location,
-                        line_no + 1,
-                        image_span,
-                        scalar.comment,
-                    ));
-                }
+                key_seg = None;
+                scalar
             }
+        };
+        let mut path: Vec<&Seg> = stack.iter().map(|(_, s)| s).collect();
+        path.extend(key_seg.as_ref());
+        if let Some((location, image_span)) = match_location(kind, &path, text, &scalar.span) {
+            found.push(make_found(
+                text,
+                location,
+                line_no + 1,
+                image_span,
+                scalar.comment,
+            ));
         }
     }
     found

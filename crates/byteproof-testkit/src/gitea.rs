@@ -24,7 +24,7 @@ use crate::scripted::{Reply, Request, ScriptedServer, percent_decode, unscoped};
 use crate::verdaccio::Verdaccio;
 
 /// Go's `url.QueryEscape` for package names: everything but `A-Za-z0-9-_.~` is escaped.
-const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -107,22 +107,29 @@ fn not_found_json() -> Reply {
     Reply::bytes(404, "application/json;charset=utf-8", "{\"error\":\"\"}\n")
 }
 
+/// Reads the package name at the start of a Gitea npm route's path segments, as Gitea does:
+/// `@scope%2fname` (any letter case, `@` possibly as `%40`) is one segment, `@scope/name` with a
+/// literal slash is two, an unscoped name is one. Returns the decoded name and the segments
+/// after it.
+pub(crate) fn split_package<'a, 's>(segments: &'a [&'s str]) -> (String, &'a [&'s str]) {
+    let first = percent_decode(segments.first().copied().unwrap_or_default());
+    if first.starts_with('@') && !first.contains('/') && segments.len() > 1 {
+        (
+            format!("{first}/{}", percent_decode(segments[1])),
+            &segments[2..],
+        )
+    } else {
+        (first, segments.get(1..).unwrap_or_default())
+    }
+}
+
 fn route(upstream: &str, prefix: &str, base: &str, form: TarballForm, req: &Request) -> Reply {
     let path = req.path.split('?').next().unwrap_or_default();
     let Some(rest) = path.strip_prefix(prefix) else {
         return Reply::bytes(404, "text/plain; charset=utf-8", "Not found.\n");
     };
     let segments: Vec<&str> = rest.split('/').collect();
-    let first = percent_decode(segments[0]);
-    // `@scope/name` spelled with a literal slash takes two segments; `@scope%2fname` one.
-    let (name, tail) = if first.starts_with('@') && !first.contains('/') && segments.len() > 1 {
-        (
-            format!("{first}/{}", percent_decode(segments[1])),
-            &segments[2..],
-        )
-    } else {
-        (first, &segments[1..])
-    };
+    let (name, tail) = split_package(&segments);
     if name.is_empty() {
         return not_found_json();
     }

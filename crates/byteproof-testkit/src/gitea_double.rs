@@ -42,14 +42,8 @@ use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
+use crate::gitea::{QUERY_ESCAPE, split_package};
 use crate::scripted::{Reply, Request, ScriptedServer, percent_decode, unscoped};
-
-/// Go's `url.QueryEscape`: everything but `A-Za-z0-9-_.~` escaped.
-const QUERY_ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// Go's `url.PathEscape` for one segment (a superset of what Gitea leaves unescaped is fine
 /// for versions and file names).
@@ -339,15 +333,7 @@ fn npm_route(
         return req_package_access();
     }
     let segments: Vec<&str> = rest.split('/').collect();
-    let first = percent_decode(segments[0]);
-    let (name, tail) = if first.starts_with('@') && !first.contains('/') && segments.len() > 1 {
-        (
-            format!("{first}/{}", percent_decode(segments[1])),
-            &segments[2..],
-        )
-    } else {
-        (first, &segments[1..])
-    };
+    let (name, tail) = split_package(&segments);
     if name.is_empty() {
         return text(404, "Not found.\n");
     }

@@ -107,46 +107,34 @@ pub(crate) fn run(args: &CompareArgs, printer: &Printer) -> anyhow::Result<ExitS
     Ok(report::exit_status(comparison.verdict))
 }
 
-/// Explains each divergence: the majority's tarball (or the first group's, when there is no
-/// majority) against one tarball of every other group.
+/// Explains each divergence ([`Comparison::divergences`]) with `byteproof diff`.
 fn explain(c: &Comparison) -> Vec<DiffJson> {
-    let Some(base) = c.groups.first() else {
-        return Vec::new();
-    };
-    let bytes_of = |group: &byteproof_compare::Group| {
-        group.members.iter().find_map(|&i| {
-            let fetched = c.registries[i].outcome.as_ref().ok()?;
-            Some((c.registries[i].name.clone(), fetched.bytes.as_deref()?))
+    c.divergences()
+        .into_iter()
+        .map(|d| {
+            let (Some((a_name, a)), Some((b_name, b))) = (d.a, d.b) else {
+                return DiffJson::unavailable(
+                    d.a_group,
+                    d.b_group,
+                    "a tarball was too large to keep for the diff",
+                );
+            };
+            let mut node = crate::diff_cmd::node_engine();
+            match byteproof_diff::diff_with(
+                a,
+                b,
+                &byteproof_diff::DiffOptions::default(),
+                &mut [&mut node],
+            ) {
+                Ok(report) => DiffJson::new(
+                    a_name.to_owned(),
+                    b_name.to_owned(),
+                    d.a_group,
+                    d.b_group,
+                    report,
+                ),
+                Err(err) => DiffJson::unavailable(d.a_group, d.b_group, &err.to_string()),
+            }
         })
-    };
-    let names = |group: &byteproof_compare::Group| -> Vec<String> {
-        group
-            .members
-            .iter()
-            .map(|&i| c.registries[i].name.clone())
-            .collect()
-    };
-    let mut out = Vec::new();
-    for other in &c.groups[1..] {
-        let (Some((a_name, a)), Some((b_name, b))) = (bytes_of(base), bytes_of(other)) else {
-            out.push(DiffJson::unavailable(
-                names(base),
-                names(other),
-                "a tarball was too large to keep for the diff",
-            ));
-            continue;
-        };
-        let mut node = crate::diff_cmd::node_engine();
-        let result = byteproof_diff::diff_with(
-            a,
-            b,
-            &byteproof_diff::DiffOptions::default(),
-            &mut [&mut node],
-        );
-        out.push(match result {
-            Ok(report) => DiffJson::new(a_name, b_name, names(base), names(other), report),
-            Err(err) => DiffJson::unavailable(names(base), names(other), &err.to_string()),
-        });
-    }
-    out
+        .collect()
 }

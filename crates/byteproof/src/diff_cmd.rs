@@ -111,7 +111,9 @@ impl<'a> Side<'a> {
 /// Reads one side's bytes. Registry sides resolve the registry from the configuration and
 /// fetch with its credentials; URL sides are fetched without any.
 fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<Vec<u8>> {
-    let keep = args.max_tarball();
+    // Fetched sides are kept whole: the client itself refuses anything over
+    // --max-tarball-size, which is what bounds memory here.
+    let keep = u64::MAX;
     match Side::parse(text) {
         Side::Stdin => {
             let mut bytes = Vec::new();
@@ -131,7 +133,7 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
                 .with_context(|| format!("cannot fetch {}", SafeUrl::new(&parsed)))?;
             fetched
                 .bytes
-                .context("the tarball is larger than --max-tarball-size")
+                .context("the client did not keep the tarball bytes")
         }
         Side::Registry { name, spec } => {
             let spec = PackageSpec::parse(spec)?;
@@ -149,15 +151,8 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
             let fetched = fetched.with_context(|| format!("cannot fetch {spec} from {name}"))?;
             fetched
                 .bytes
-                .context("the tarball is larger than --max-tarball-size")
+                .context("the client did not keep the tarball bytes")
         }
-    }
-}
-
-impl DiffArgs {
-    /// Largest tarball kept in memory for a fetched side.
-    fn max_tarball(&self) -> u64 {
-        self.max_decompressed
     }
 }
 

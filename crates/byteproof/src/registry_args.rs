@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use byteproof_config::{Request, ResolvedRegistry, resolve};
+use byteproof_config::{Request, ResolvedRegistry, Settings, resolve};
 use byteproof_npm::{ClientOptions, NpmClient};
 
 use crate::printer::Printer;
@@ -94,7 +94,20 @@ impl RegistryArgs {
                 r.registry.base()
             ));
         }
-        let settings = &resolved.settings;
+        let client = self.client(&resolved.settings)?;
+        Ok(Setup {
+            registries: resolved.registries,
+            client,
+        })
+    }
+
+    /// A client from the flags alone (for URL sides, which need no registry configuration).
+    pub(crate) fn client_without_config(&self) -> anyhow::Result<NpmClient> {
+        self.client(&Settings::default())
+    }
+
+    /// A client configured by the flags, then byteproof.toml's `[settings]`, then defaults.
+    fn client(&self, settings: &Settings) -> anyhow::Result<NpmClient> {
         let defaults = ClientOptions::default();
         let options = ClientOptions {
             retries: self
@@ -113,27 +126,6 @@ impl RegistryArgs {
                 .max_tarball_size
                 .or(settings.max_tarball_size)
                 .unwrap_or(defaults.max_tarball_size),
-            ..defaults
-        };
-        let client = NpmClient::new(options).map_err(anyhow::Error::msg)?;
-        Ok(Setup {
-            registries: resolved.registries,
-            client,
-        })
-    }
-
-    /// A client from the flags alone (for URL sides, which need no registry configuration).
-    pub(crate) fn client_without_config(&self) -> anyhow::Result<NpmClient> {
-        let defaults = ClientOptions::default();
-        let options = ClientOptions {
-            retries: self.retries.unwrap_or(defaults.retries),
-            read_timeout: self
-                .timeout
-                .map_or(defaults.read_timeout, Duration::from_secs),
-            connect_timeout: self
-                .connect_timeout
-                .map_or(defaults.connect_timeout, Duration::from_secs),
-            max_tarball_size: self.max_tarball_size.unwrap_or(defaults.max_tarball_size),
             ..defaults
         };
         NpmClient::new(options).map_err(anyhow::Error::msg)
