@@ -19,21 +19,27 @@
 //! a [`Verdaccio`] is dropped during a panic. A missing tool is an error carrying
 //! [`INSTALL_HINT`], never a skip.
 
+mod fake_registry;
+mod forge_double;
 mod gitea;
 mod gitea_double;
 pub mod http;
 mod node;
+mod npm_path;
 mod packer;
 mod scripted;
 mod verdaccio;
 
+pub use fake_registry::{FakeRegistry, RunningFakeRegistry};
+pub use forge_double::{ANY_ENDPOINT, Call, CallAuth, Fault, Runner, RunnerScope, RunnerStatus};
 pub use gitea::{GiteaProxy, TarballForm};
 pub use gitea_double::{GiteaDouble, GiteaDoubleOptions};
+pub use http::{Reply, Request};
 pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
 };
 pub use packer::{PackTool, Packed, Packer};
-pub use scripted::{FakeRegistry, Reply, Request, RunningFakeRegistry, ScriptedServer};
+pub use scripted::ScriptedServer;
 pub use verdaccio::Verdaccio;
 
 /// Re-exported because [`Reply::json`] and [`Verdaccio::packument`] speak [`serde_json::Value`],
