@@ -75,7 +75,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::forge_double::{
-    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, fault_reply, find_route, status_of,
+    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, RunnerStatus, fault_reply,
+    find_route, status_of,
 };
 use crate::http::{Recording, Reply, Request, Server};
 
@@ -418,7 +419,7 @@ impl GiteaDouble {
     }
 
     /// Changes a runner's status (it went offline, picked up a job, …). Panics on an unknown id.
-    pub fn set_runner_status(&self, id: u64, status: crate::RunnerStatus) {
+    pub fn set_runner_status(&self, id: u64, status: RunnerStatus) {
         let mut state = self.lock();
         let runner = state
             .runners
