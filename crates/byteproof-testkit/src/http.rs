@@ -7,8 +7,9 @@
 //!
 //! Every answer carries `Connection: close`, so no client keeps a pooled connection to a server
 //! a test is about to drop (a request on such a connection would hang instead of failing). The
-//! client never follows redirects, never uses a proxy from the environment, speaks plain
-//! `http://` only, and fails on a broken connection, never on a status.
+//! client sends only the headers it is given (no automatic `User-Agent` or `Accept`), never
+//! follows redirects, never uses a proxy from the environment, speaks plain `http://` only, and
+//! fails on a broken connection, never on a status.
 //!
 //! Malformed answers (a lying `Content-Length`, a body cut short) need a socket the handler can
 //! close: that is [`crate::ScriptedServer`]'s job, the one raw-socket server in the harness.
@@ -471,6 +472,9 @@ fn agent() -> &'static ureq::Agent {
             .timeout_recv_response(Some(CLIENT_TIMEOUT))
             .timeout_recv_body(Some(CLIENT_TIMEOUT))
             .allow_non_standard_methods(true)
+            .user_agent(ureq::config::AutoHeaderValue::None)
+            .accept(ureq::config::AutoHeaderValue::None)
+            .accept_encoding(ureq::config::AutoHeaderValue::None)
             .build()
             .new_agent()
     })

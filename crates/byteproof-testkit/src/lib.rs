@@ -23,6 +23,7 @@ mod fake_registry;
 mod forge_double;
 mod gitea;
 mod gitea_double;
+mod github_double;
 pub mod http;
 mod node;
 mod npm_path;
@@ -34,6 +35,9 @@ pub use fake_registry::{FakeRegistry, RunningFakeRegistry};
 pub use forge_double::{ANY_ENDPOINT, Call, CallAuth, Fault, Runner, RunnerScope, RunnerStatus};
 pub use gitea::{GiteaProxy, TarballForm};
 pub use gitea_double::{GiteaDouble, GiteaDoubleOptions};
+pub use github_double::{
+    GithubApp, GithubDouble, IssuedToken, Permissions, RunnerToken, permissions,
+};
 pub use http::{Reply, Request};
 pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
