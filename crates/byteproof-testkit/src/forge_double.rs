@@ -145,6 +145,47 @@ impl Runner {
     }
 }
 
+/// A double's runners, with ids given in order.
+#[derive(Debug, Default)]
+pub(crate) struct Runners {
+    all: Vec<Runner>,
+    last_id: u64,
+}
+
+impl Runners {
+    /// Stores `runner` under a new id and returns it.
+    pub(crate) fn add(&mut self, mut runner: Runner) -> u64 {
+        self.last_id += 1;
+        runner.id = self.last_id;
+        self.all.push(runner);
+        self.last_id
+    }
+
+    /// Changes a runner's status. Panics on an unknown id (a test's mistake).
+    pub(crate) fn set_status(&mut self, id: u64, status: RunnerStatus) {
+        self.all
+            .iter_mut()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no runner {id} in this double"))
+            .status = status;
+    }
+
+    /// Every runner, in the order added.
+    pub(crate) fn all(&self) -> &[Runner] {
+        &self.all
+    }
+
+    /// The position of the first runner matching `keep`.
+    pub(crate) fn position(&self, keep: impl Fn(&Runner) -> bool) -> Option<usize> {
+        self.all.iter().position(keep)
+    }
+
+    /// Removes the runner at `index`.
+    pub(crate) fn remove(&mut self, index: usize) {
+        self.all.remove(index);
+    }
+}
+
 /// Faults waiting for their endpoint, in the order they were injected.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {

@@ -15,7 +15,7 @@
 //! close: that is [`crate::ScriptedServer`]'s job, the one raw-socket server in the harness.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -261,13 +261,37 @@ pub enum Recording {
     CredentialsRedacted,
 }
 
+/// The requests a server received, in arrival order (shared by [`Server`] and
+/// [`crate::ScriptedServer`]).
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog(Mutex<Vec<Request>>);
+
+impl RequestLog {
+    pub(crate) fn record(&self, request: Request) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub(crate) fn all(&self) -> Vec<Request> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync + 'static;
 
 struct Shared {
     handler: Box<Handler>,
     recording: Recording,
-    requests: Mutex<Vec<Request>>,
-    count: AtomicUsize,
+    log: RequestLog,
     stop: AtomicBool,
 }
 
@@ -312,8 +336,7 @@ impl Server {
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
             recording,
-            requests: Mutex::new(Vec::new()),
-            count: AtomicUsize::new(0),
+            log: RequestLog::default(),
             stop: AtomicBool::new(false),
         });
         let (loop_inner, loop_shared) = (Arc::clone(&inner), Arc::clone(&shared));
@@ -361,17 +384,13 @@ impl Server {
 
     /// How many requests have been received.
     pub fn request_count(&self) -> usize {
-        self.shared.count.load(Ordering::SeqCst)
+        self.shared.log.len()
     }
 
     /// Every request received so far, in arrival order (credentials redacted if the server was
     /// started with [`Recording::CredentialsRedacted`]).
     pub fn requests(&self) -> Vec<Request> {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.log.all()
     }
 }
 
@@ -420,12 +439,7 @@ fn answer(mut incoming: tiny_http::Request, shared: &Shared) {
         Recording::Full => request.clone(),
         Recording::CredentialsRedacted => request.redacted(),
     };
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(recorded);
-    shared.count.fetch_add(1, Ordering::SeqCst);
+    shared.log.record(recorded);
     let reply = match (shared.handler)(&request) {
         Reply::Raw(_) => Reply::bytes(
             500,

@@ -10,14 +10,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::http::{Reply, Request, find_header, write_reply};
+use crate::http::{Reply, Request, RequestLog, find_header, write_reply};
 
 /// Largest request head the server reads.
 const MAX_HEAD: usize = 64 * 1024;
@@ -26,8 +26,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync + 'static;
 
 struct Shared {
     handler: Box<Handler>,
-    requests: Mutex<Vec<Request>>,
-    count: AtomicUsize,
+    log: RequestLog,
     stop: AtomicBool,
 }
 
@@ -57,8 +56,7 @@ impl ScriptedServer {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
-            requests: Mutex::new(Vec::new()),
-            count: AtomicUsize::new(0),
+            log: RequestLog::default(),
             stop: AtomicBool::new(false),
         });
         let accept_shared = Arc::clone(&shared);
@@ -102,16 +100,12 @@ impl ScriptedServer {
 
     /// How many requests have been received.
     pub fn request_count(&self) -> usize {
-        self.shared.count.load(Ordering::SeqCst)
+        self.shared.log.len()
     }
 
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<Request> {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.log.all()
     }
 }
 
@@ -152,12 +146,7 @@ fn serve_one(stream: TcpStream, shared: &Shared) {
     let Ok(request) = read_request(&mut BufReader::new(read_half)) else {
         return; // e.g. the wake-up connection from Drop
     };
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(request.clone());
-    shared.count.fetch_add(1, Ordering::SeqCst);
+    shared.log.record(request.clone());
     let reply = (shared.handler)(&request);
     let mut stream = stream;
     write_reply(&mut stream, &request.method, reply);

@@ -277,6 +277,7 @@ fn list_runners(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     let all: Vec<Value> = ctx
         .state
         .runners
+        .all()
         .iter()
         .filter(|r| visible(&scope, r))
         .map(runner_json)
@@ -305,9 +306,9 @@ fn find_runner(ctx: &Ctx<'_>, scope: &RunnerScope, id: &str) -> Result<usize, Re
     let index = id
         .parse::<u64>()
         .ok()
-        .and_then(|id| ctx.state.runners.iter().position(|r| r.id == id))
+        .and_then(|id| ctx.state.runners.position(|r| r.id == id))
         .ok_or_else(|| runner_not_found(ctx.root, "Runner not found"))?;
-    if visible(scope, &ctx.state.runners[index]) {
+    if visible(scope, &ctx.state.runners.all()[index]) {
         Ok(index)
     } else {
         Err(runner_not_found(
@@ -323,7 +324,7 @@ fn get_runner(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
         return reply;
     }
     match find_runner(ctx, &scope, params.last().map_or("", String::as_str)) {
-        Ok(index) => json_reply(200, &runner_json(&ctx.state.runners[index])),
+        Ok(index) => json_reply(200, &runner_json(&ctx.state.runners.all()[index])),
         Err(reply) => reply,
     }
 }
@@ -383,6 +384,26 @@ fn variable_json(ctx: &Ctx<'_>, repo: &str, name: &str, variable: &Variable) -> 
         object["description"] = json!(variable.description);
     }
     object
+}
+
+/// The checks of a create or update, in Gitea's order: owner-only access, then the body
+/// (`value` required). Gives the repository, the body and the value.
+fn variable_write(ctx: &Ctx<'_>, params: &[String]) -> Result<(String, Value, String), Reply> {
+    let repo = variables_repo(ctx, params)?;
+    let (body, value) = required_value(ctx)?;
+    Ok((repo, body, value))
+}
+
+/// The variables of an authorized repository.
+fn variables_mut<'s>(
+    state: &'s mut super::State,
+    repo: &str,
+) -> &'s mut std::collections::BTreeMap<String, Variable> {
+    &mut state
+        .repos
+        .get_mut(repo)
+        .expect("checked by variables_repo")
+        .variables
 }
 
 /// The JSON body's `value` (required, non-empty: `binding:"Required"`), `\r\n` made `\n`.
@@ -452,11 +473,7 @@ fn get_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
 }
 
 fn create_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
-    let repo = match variables_repo(ctx, params) {
-        Ok(repo) => repo,
-        Err(reply) => return reply,
-    };
-    let (body, value) = match required_value(ctx) {
+    let (repo, body, value) = match variable_write(ctx, params) {
         Ok(found) => found,
         Err(reply) => return reply,
     };
@@ -466,12 +483,7 @@ fn create_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     let name = params[2].to_ascii_uppercase();
     let description = description(ctx, &body).unwrap_or_default();
     let (root, version) = (ctx.root, ctx.version);
-    let variables = &mut ctx
-        .state
-        .repos
-        .get_mut(&repo)
-        .expect("authorized")
-        .variables;
+    let variables = variables_mut(ctx.state, &repo);
     if variables.contains_key(&name) {
         return v1_error(root, 409, &format!("variable name {name} already exists"));
     }
@@ -487,11 +499,7 @@ fn create_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
 }
 
 fn update_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
-    let repo = match variables_repo(ctx, params) {
-        Ok(repo) => repo,
-        Err(reply) => return reply,
-    };
-    let (body, value) = match required_value(ctx) {
+    let (repo, body, value) = match variable_write(ctx, params) {
         Ok(found) => found,
         Err(reply) => return reply,
     };
@@ -503,12 +511,7 @@ fn update_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     let new = new_name.to_ascii_uppercase();
     let description = description(ctx, &body);
     let root = ctx.root;
-    let variables = &mut ctx
-        .state
-        .repos
-        .get_mut(&repo)
-        .expect("authorized")
-        .variables;
+    let variables = variables_mut(ctx.state, &repo);
     let Some(mut variable) = variables.remove(&old) else {
         return variable_not_found(root);
     };
@@ -531,14 +534,7 @@ fn delete_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     };
     let name = params[2].to_ascii_uppercase();
     let root = ctx.root;
-    match ctx
-        .state
-        .repos
-        .get_mut(&repo)
-        .expect("authorized")
-        .variables
-        .remove(&name)
-    {
+    match variables_mut(ctx.state, &repo).remove(&name) {
         Some(_) => Reply::status(204),
         None => variable_not_found(root),
     }

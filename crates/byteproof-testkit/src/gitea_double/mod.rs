@@ -75,8 +75,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::forge_double::{
-    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, RunnerStatus, fault_reply,
-    find_route, status_of,
+    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, RunnerStatus, Runners,
+    fault_reply, find_route, status_of,
 };
 use crate::http::{Recording, Reply, Request, Server};
 
@@ -193,7 +193,7 @@ struct State {
     orgs: BTreeMap<String, BTreeSet<String>>,
     /// `owner/name` → repository.
     repos: BTreeMap<String, Repo>,
-    runners: Vec<Runner>,
+    runners: Runners,
     registration_tokens: BTreeMap<RunnerScope, String>,
     faults: Faults,
     calls: Vec<Call>,
@@ -410,28 +410,18 @@ impl GiteaDouble {
     }
 
     /// Adds a runner (see [`Runner::seed`]) and returns its id.
-    pub fn add_runner(&self, mut runner: Runner) -> u64 {
-        let mut state = self.lock();
-        runner.id = state.next_id();
-        let id = runner.id;
-        state.runners.push(runner);
-        id
+    pub fn add_runner(&self, runner: Runner) -> u64 {
+        self.lock().runners.add(runner)
     }
 
     /// Changes a runner's status (it went offline, picked up a job, …). Panics on an unknown id.
     pub fn set_runner_status(&self, id: u64, status: RunnerStatus) {
-        let mut state = self.lock();
-        let runner = state
-            .runners
-            .iter_mut()
-            .find(|r| r.id == id)
-            .unwrap_or_else(|| panic!("GiteaDouble: no runner {id}"));
-        runner.status = status;
+        self.lock().runners.set_status(id, status);
     }
 
     /// Every runner, in the order added.
     pub fn runners(&self) -> Vec<Runner> {
-        self.lock().runners.clone()
+        self.lock().runners.all().to_vec()
     }
 
     /// The registration token issued for `scope`, if one was asked for.

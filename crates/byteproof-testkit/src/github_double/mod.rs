@@ -70,8 +70,8 @@ use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
 
 use crate::forge_double::{
-    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, RunnerStatus, fault_reply,
-    find_route, status_of, token_hex,
+    Call, CallAuth, Fault, Faults, Matched, Runner, RunnerScope, RunnerStatus, Runners,
+    fault_reply, find_route, status_of, token_hex,
 };
 use crate::http::{Recording, Reply, Request, Server};
 
@@ -197,7 +197,7 @@ pub(crate) struct State {
     installations: BTreeMap<u64, Installation>,
     issued: Vec<IssuedToken>,
     runner_tokens: Vec<RunnerToken>,
-    runners: Vec<Runner>,
+    runners: Runners,
     faults: Faults,
     calls: Vec<Call>,
     used: u64,
@@ -397,32 +397,22 @@ impl GithubDouble {
 
     /// Adds a runner (see [`Runner::seed`]; GitHub runners belong to a [`RunnerScope::Repo`] or
     /// a [`RunnerScope::Org`]) and returns its id. Panics for another scope.
-    pub fn add_runner(&self, mut runner: Runner) -> u64 {
+    pub fn add_runner(&self, runner: Runner) -> u64 {
         assert!(
             matches!(runner.scope, RunnerScope::Repo(_) | RunnerScope::Org(_)),
             "GithubDouble: runners belong to a repository or an organisation"
         );
-        let mut state = self.lock();
-        runner.id = state.next_id();
-        let id = runner.id;
-        state.runners.push(runner);
-        id
+        self.lock().runners.add(runner)
     }
 
     /// Changes a runner's status. Panics on an unknown id.
     pub fn set_runner_status(&self, id: u64, status: RunnerStatus) {
-        let mut state = self.lock();
-        let runner = state
-            .runners
-            .iter_mut()
-            .find(|r| r.id == id)
-            .unwrap_or_else(|| panic!("GithubDouble: no runner {id}"));
-        runner.status = status;
+        self.lock().runners.set_status(id, status);
     }
 
     /// Every runner, in the order added.
     pub fn runners(&self) -> Vec<Runner> {
-        self.lock().runners.clone()
+        self.lock().runners.all().to_vec()
     }
 
     /// The endpoints, as [`GithubDouble::fail_next`] names them.

@@ -155,6 +155,33 @@ fn valid_name(name: &str) -> bool {
         && !name.to_ascii_uppercase().starts_with("GITHUB_")
 }
 
+/// A list answer `{total_count, <key>: [...]}` for the `page`/`per_page` the query asks for.
+fn listing(ctx: &Ctx<'_>, key: &str, all: &[Value], per_page: usize, max: usize) -> Reply {
+    let window = page_window(
+        ctx.req.query_param("page"),
+        ctx.req.query_param("per_page"),
+        per_page,
+        max,
+    );
+    Reply::json(
+        200,
+        &json!({"total_count": all.len(), key: paginate(all, window)}),
+    )
+}
+
+/// The variables of an authorized repository.
+fn variables_mut<'s>(
+    ctx: &'s mut Ctx<'_>,
+    params: &[String],
+) -> &'s mut std::collections::BTreeMap<String, GhVariable> {
+    &mut ctx
+        .state
+        .repos
+        .get_mut(&repo_key(params))
+        .expect("checked by authorize")
+        .variables
+}
+
 fn variable_json(name: &str, v: &GhVariable) -> Value {
     json!({"name": name, "value": v.value, "created_at": v.created_at, "updated_at": v.updated_at})
 }
@@ -174,16 +201,7 @@ fn list_variables(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
         .iter()
         .map(|(name, v)| variable_json(name, v))
         .collect();
-    let window = page_window(
-        ctx.req.query_param("page"),
-        ctx.req.query_param("per_page"),
-        10,
-        30,
-    );
-    Reply::json(
-        200,
-        &json!({"total_count": all.len(), "variables": paginate(&all, window)}),
-    )
+    listing(ctx, "variables", &all, 10, 30)
 }
 
 fn create_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
@@ -209,12 +227,7 @@ fn create_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     }
     let name = name.to_ascii_uppercase();
     let now = timestamp(ctx.now);
-    let variables = &mut ctx
-        .state
-        .repos
-        .get_mut(&repo_key(params))
-        .expect("authorized")
-        .variables;
+    let variables = variables_mut(ctx, params);
     if variables.contains_key(&name) {
         return error(409, "Variable already exists");
     }
@@ -253,12 +266,7 @@ fn update_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     }
     let old = params[2].to_ascii_uppercase();
     let now = timestamp(ctx.now);
-    let variables = &mut ctx
-        .state
-        .repos
-        .get_mut(&repo_key(params))
-        .expect("authorized")
-        .variables;
+    let variables = variables_mut(ctx, params);
     let Some(mut variable) = variables.remove(&old) else {
         return error(404, "Not Found");
     };
@@ -275,12 +283,7 @@ fn delete_variable(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
         return refused;
     }
     let name = params[2].to_ascii_uppercase();
-    let variables = &mut ctx
-        .state
-        .repos
-        .get_mut(&repo_key(params))
-        .expect("authorized")
-        .variables;
+    let variables = variables_mut(ctx, params);
     match variables.remove(&name) {
         Some(_) => Reply::status(204),
         None => error(404, "Not Found"),
@@ -326,28 +329,19 @@ fn list_runners(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     let all: Vec<Value> = ctx
         .state
         .runners
+        .all()
         .iter()
         .filter(|r| same_scope(&r.scope, &scope))
         .filter(|r| wanted.as_ref().is_none_or(|n| *n == r.name))
         .map(runner_json)
         .collect();
-    let window = page_window(
-        ctx.req.query_param("page"),
-        ctx.req.query_param("per_page"),
-        30,
-        100,
-    );
-    Reply::json(
-        200,
-        &json!({"total_count": all.len(), "runners": paginate(&all, window)}),
-    )
+    listing(ctx, "runners", &all, 30, 100)
 }
 
 fn find_runner(ctx: &Ctx<'_>, scope: &RunnerScope, id: &str) -> Option<usize> {
     let id: u64 = id.parse().ok()?;
     ctx.state
         .runners
-        .iter()
         .position(|r| r.id == id && same_scope(&r.scope, scope))
 }
 
@@ -357,7 +351,7 @@ fn get_runner(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
         return refused;
     }
     match find_runner(ctx, &scope, params.last().map_or("", String::as_str)) {
-        Some(index) => Reply::json(200, &runner_json(&ctx.state.runners[index])),
+        Some(index) => Reply::json(200, &runner_json(&ctx.state.runners.all()[index])),
         None => error(404, "Not Found"),
     }
 }
@@ -433,8 +427,8 @@ fn generate_jitconfig(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     if ctx
         .state
         .runners
-        .iter()
-        .any(|r| r.name == name && same_scope(&r.scope, &scope))
+        .position(|r| r.name == name && same_scope(&r.scope, &scope))
+        .is_some()
     {
         return error(
             409,
@@ -443,12 +437,14 @@ fn generate_jitconfig(ctx: &mut Ctx<'_>, params: &[String]) -> Reply {
     }
     let mut runner = Runner::seed(scope, name, &labels, RunnerStatus::Offline);
     runner.ephemeral = true;
-    runner.id = ctx.state.next_id();
-    let config = json!({"runner_id": runner.id, "name": name, "url": ctx.root});
+    let id = ctx.state.runners.add(runner);
+    let runner = &ctx.state.runners.all()[ctx.state.runners.all().len() - 1];
+    let config = json!({"runner_id": id, "name": name, "url": ctx.root});
     let encoded = base64::engine::general_purpose::STANDARD.encode(config.to_string());
-    let answer = json!({"runner": runner_json(&runner), "encoded_jit_config": encoded});
-    ctx.state.runners.push(runner);
-    Reply::json(201, &answer)
+    Reply::json(
+        201,
+        &json!({"runner": runner_json(runner), "encoded_jit_config": encoded}),
+    )
 }
 
 /// `{permission, role_name, user}`: `maintain` is reported as `write` and `triage` as `read`;
