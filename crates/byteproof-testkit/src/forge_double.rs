@@ -26,7 +26,7 @@ pub enum Fault {
     /// Holds the request this long, then answers 504 without doing anything: a hung backend
     /// behind a reverse proxy that gave up. Longer than the client's timeout, it is a timeout.
     Stall(Duration),
-    /// A rate limit. GitHub (§6.1): `status` 403 or 429 with `x-ratelimit-remaining: 0` and
+    /// A rate limit (`forge-routing-api.md` §6). GitHub (§6.1): `status` 403 or 429 with `x-ratelimit-remaining: 0` and
     /// `x-ratelimit-reset` (primary), or, with `retry_after`, the secondary limit's answer
     /// with `retry-after`. Gitea has no rate limiting of its own (§6.2): its double answers as
     /// a reverse proxy in front would, `status` with `Retry-After` when given.

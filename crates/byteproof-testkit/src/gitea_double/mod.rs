@@ -15,16 +15,16 @@
 //! POST answering 201 from 1.25 (204 before); names starting with `CI` refused up to 1.24, only
 //! the name `CI` from 1.25 (that 1.25 rule is UNVERIFIED in the notes).
 //!
-//! **npm registry** (`/api/packages/{owner}/npm/`, [`npm`]): scoped names in all three
+//! **npm registry** (`/api/packages/{owner}/npm/`, `npm.rs`): scoped names in all three
 //! spellings; Gitea's packument shape (no `_rev`, no `time`, recomputed `shasum`/`integrity`,
 //! legacy tarball URLs built from the root URL, never the `Host`); publish with Gitea's checks;
 //! the delete routes; 401 `reqPackageAccess` for a too-low access level; other owners 404
 //! `Not found.`.
 //!
-//! **Packages API v1** (`/api/v1/packages/{owner}`, [`packages`]): list with `X-Total-Count`
+//! **Packages API v1** (`/api/v1/packages/{owner}`, `packages.rs`): list with `X-Total-Count`
 //! and `Link`, one package's versions, one version, `…/files` with four digests, DELETE 204.
 //!
-//! **Actions and repositories** ([`actions`], route table in [`GiteaDouble::endpoints`]):
+//! **Actions and repositories** (`actions.rs`, route table in [`GiteaDouble::endpoints`]):
 //! - `GET /api/v1/version` → `{"version": …}` (§4);
 //! - runners at instance (`/admin/…`), organisation, repository and user scope: list
 //!   (`{"runners":[…],"total_count":n}`, `status` online/offline, `busy`, `ephemeral`, labels

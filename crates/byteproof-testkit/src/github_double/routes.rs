@@ -1,6 +1,6 @@
 //! The GitHub double's route table and the repository routes: variables
 //! (`forge-routing-api.md` §2.1–§2.2), runners, registration tokens and JIT (§3.1–§3.4), and the
-//! collaborator permission (§1.8). The App routes are in [`super::apps`].
+//! collaborator permission (§1.8). The App routes are in `apps.rs`.
 
 use base64::Engine as _;
 use serde_json::{Value, json};
