@@ -6,9 +6,12 @@
 //!   verifies (Docker Hub's challenge shape).
 //! - [`TestImage`] builds deterministic multi-platform images in memory; [`Registry::push_index`]
 //!   and [`Registry::push_single`] push them over plain HTTP (blob upload, manifests by digest,
-//!   then the tag).
+//!   then the tag) with the testkit's blocking client.
 //! - [`StripProxy`] forwards to a registry and removes `Docker-Content-Digest`, imitating
 //!   registries that do not send it.
+//!
+//! The token service and the proxy run on the testkit's one HTTP stack
+//! (`byteproof_testkit::http`); this crate carries no HTTP code of its own.
 //!
 //! Missing tools are a loud failure with the install command, never a skip: tests must run
 //! everywhere `cargo xtask test` runs. Needs the Debian packages `docker-registry`,
@@ -16,7 +19,6 @@
 #![allow(clippy::print_stderr)] // the harness reports registry restarts on stderr
 #![allow(clippy::missing_panics_doc)] // a harness fails by panicking, with context
 
-mod http;
 mod image;
 mod proxy;
 mod registry;

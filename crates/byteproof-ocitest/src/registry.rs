@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use byteproof_testkit::http::{self, Response};
+
 use crate::image::TestImage;
 use crate::token::{SigningKey, TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 
@@ -38,7 +41,6 @@ pub struct Registry {
     mode: AuthMode,
     token: Option<TokenServer>,
     key: Option<SigningKey>,
-    http: reqwest::blocking::Client,
 }
 
 impl Registry {
@@ -92,11 +94,6 @@ impl Registry {
                 block
             }
         };
-        let http = reqwest::blocking::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("blocking HTTP client");
         let mut last_log = String::new();
         // The port is picked by binding :0 and releasing it; retry if another process wins it.
         for _attempt in 0..3 {
@@ -128,7 +125,7 @@ impl Registry {
                     );
                     break;
                 }
-                if http.get(format!("http://{addr}/v2/")).send().is_ok() {
+                if http::get(&format!("http://{addr}/v2/")).is_ok() {
                     return Self {
                         child,
                         dir,
@@ -136,7 +133,6 @@ impl Registry {
                         mode,
                         token,
                         key,
-                        http,
                     };
                 }
                 if Instant::now() > deadline {
@@ -210,92 +206,65 @@ impl Registry {
     /// Deletes a manifest by digest (`DELETE /v2/<repo>/manifests/<digest>`).
     pub fn delete_manifest(&self, repo: &str, digest: &str) {
         let url = format!("{}/v2/{repo}/manifests/{digest}", self.url());
-        let resp = self
-            .authed(self.http.delete(&url), repo)
-            .send()
-            .expect("DELETE manifest");
-        assert_eq!(
-            resp.status().as_u16(),
-            202,
-            "DELETE {url}: {}",
-            resp.text().unwrap_or_default()
-        );
+        let resp = self.send(repo, "DELETE", &url, &[], &[]);
+        assert_eq!(resp.status, 202, "DELETE {url}: {}", resp.text());
     }
 
     fn push_blob(&self, repo: &str, blob: &[u8]) {
         let digest = crate::image::sha256_digest(blob);
         let base = format!("{}/v2/{repo}/blobs", self.url());
-        let head = self
-            .authed(self.http.head(format!("{base}/{digest}")), repo)
-            .send()
-            .expect("HEAD blob");
-        if head.status().is_success() {
+        let head = self.send(repo, "HEAD", &format!("{base}/{digest}"), &[], &[]);
+        if (200..300).contains(&head.status) {
             return;
         }
-        let resp = self
-            .authed(self.http.post(format!("{base}/uploads/")), repo)
-            .send()
-            .expect("POST upload");
-        assert_eq!(
-            resp.status().as_u16(),
-            202,
-            "start upload: {}",
-            resp.text().unwrap_or_default()
-        );
-        let location = resp
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("upload Location")
-            .to_owned();
+        let resp = self.send(repo, "POST", &format!("{base}/uploads/"), &[], &[]);
+        assert_eq!(resp.status, 202, "start upload: {}", resp.text());
+        let location = resp.header("location").expect("upload Location");
         let location = if location.starts_with("http") {
-            location
+            location.to_owned()
         } else {
             format!("{}{location}", self.url())
         };
         let sep = if location.contains('?') { '&' } else { '?' };
-        let resp = self
-            .authed(
-                self.http.put(format!("{location}{sep}digest={digest}")),
-                repo,
-            )
-            .header("Content-Type", "application/octet-stream")
-            .body(blob.to_vec())
-            .send()
-            .expect("PUT blob");
-        assert_eq!(
-            resp.status().as_u16(),
-            201,
-            "finish upload: {}",
-            resp.text().unwrap_or_default()
-        );
+        let url = format!("{location}{sep}digest={digest}");
+        let content_type = [("Content-Type", "application/octet-stream")];
+        let resp = self.send(repo, "PUT", &url, &content_type, blob);
+        assert_eq!(resp.status, 201, "finish upload: {}", resp.text());
     }
 
     fn put_manifest(&self, repo: &str, reference: &str, media_type: &str, bytes: &[u8]) {
         let url = format!("{}/v2/{repo}/manifests/{reference}", self.url());
-        let resp = self
-            .authed(self.http.put(&url), repo)
-            .header("Content-Type", media_type)
-            .body(bytes.to_vec())
-            .send()
-            .expect("PUT manifest");
-        assert_eq!(
-            resp.status().as_u16(),
-            201,
-            "PUT {url}: {}",
-            resp.text().unwrap_or_default()
-        );
+        let resp = self.send(repo, "PUT", &url, &[("Content-Type", media_type)], bytes);
+        assert_eq!(resp.status, 201, "PUT {url}: {}", resp.text());
     }
 
-    /// Adds admin credentials: Basic, or a push token minted directly.
-    fn authed(
+    /// Sends one request with admin credentials for `repo` (Basic, or a push token minted
+    /// directly); panics when the request cannot be sent.
+    fn send(
         &self,
-        request: reqwest::blocking::RequestBuilder,
         repo: &str,
-    ) -> reqwest::blocking::RequestBuilder {
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let auth = self.admin_authorization(repo);
+        let mut all = headers.to_vec();
+        if let Some(auth) = &auth {
+            all.push(("Authorization", auth));
+        }
+        http::send(method, url, &all, body).unwrap_or_else(|e| panic!("{method} {url}: {e:#}"))
+    }
+
+    /// The `Authorization` value that may push to and delete from `repo`.
+    fn admin_authorization(&self, repo: &str) -> Option<String> {
         match (&self.mode, &self.key) {
             (AuthMode::Basic { username, password }, _) => {
-                request.basic_auth(username, Some(password))
+                let pair = format!("{username}:{password}");
+                Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ))
             }
             (AuthMode::Token { .. }, Some(key)) => {
                 let token = key.mint(
@@ -310,9 +279,9 @@ impl Registry {
                         ],
                     )],
                 );
-                request.bearer_auth(token)
+                Some(format!("Bearer {token}"))
             }
-            _ => request,
+            _ => None,
         }
     }
 }

@@ -3,17 +3,14 @@
 //! `docker-registry` in token mode verifies (x5c header, self-signed certificate as the root
 //! bundle). Signing uses the `openssl` command.
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-
-use crate::http::{query_pairs, read_request, write_response};
+use byteproof_testkit::http::{Reply, Request, Server};
 
 /// The `service` the harness's token registries announce.
 pub const TOKEN_SERVICE: &str = "test-registry";
@@ -131,102 +128,31 @@ fn rand_suffix() -> u64 {
     h.finish()
 }
 
-/// An in-process token endpoint on 127.0.0.1, stopped on drop.
+/// An in-process token endpoint on 127.0.0.1 (the harness [`Server`]), stopped on drop.
 #[derive(Debug)]
 pub struct TokenServer {
-    addr: SocketAddr,
+    server: Server,
     requests: Arc<Mutex<Vec<TokenRequest>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TokenServer {
     /// Starts the service. With `users`, a request must carry one of them as Basic credentials
     /// (like Docker Hub for private repositories); otherwise anonymous requests get tokens.
     pub fn start(key: SigningKey, users: Option<(String, String)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind token server");
-        let addr = listener.local_addr().expect("token server address");
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (req_log, stop_flag) = (Arc::clone(&requests), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop_flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let Ok(request) = read_request(&stream) else {
-                    continue;
-                };
-                let pairs = query_pairs(&request.target);
-                let service = pairs
-                    .iter()
-                    .find(|(k, _)| k == "service")
-                    .map(|(_, v)| v.clone());
-                let scopes: Vec<String> = pairs
-                    .iter()
-                    .filter(|(k, _)| k == "scope")
-                    .map(|(_, v)| v.clone())
-                    .collect();
-                let basic = request.header("authorization").and_then(decode_basic);
-                let authorised = match &users {
-                    None => true,
-                    Some(user) => basic.as_ref() == Some(user),
-                };
-                let status = if authorised { 200 } else { 401 };
-                req_log.lock().expect("token log").push(TokenRequest {
-                    service: service.clone(),
-                    scopes: scopes.clone(),
-                    basic_user: basic.map(|(u, _)| u),
-                    status,
-                });
-                if !authorised {
-                    let _ = write_response(
-                        &stream,
-                        401,
-                        "Unauthorized",
-                        &[],
-                        b"{\"details\":\"incorrect username or password\"}",
-                    );
-                    continue;
-                }
-                let access: Vec<(String, Vec<String>)> = scopes
-                    .iter()
-                    .filter_map(|s| {
-                        let mut parts = s.splitn(3, ':');
-                        let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
-                        (kind == "repository").then(|| {
-                            (
-                                name.to_owned(),
-                                actions.split(',').map(str::to_owned).collect(),
-                            )
-                        })
-                    })
-                    .collect();
-                let token = key.mint(service.as_deref().unwrap_or(TOKEN_SERVICE), &access);
-                let body =
-                    serde_json::json!({"token": token, "access_token": token, "expires_in": 300})
-                        .to_string();
-                let _ = write_response(
-                    &stream,
-                    200,
-                    "OK",
-                    &[("Content-Type", "application/json".to_owned())],
-                    body.as_bytes(),
-                );
-            }
-        });
-        Self {
-            addr,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
+        let log = Arc::clone(&requests);
+        let server = Server::start(move |request| {
+            let (answer, logged) = token_answer(&key, users.as_ref(), request);
+            log.lock().expect("token log").push(logged);
+            answer
+        })
+        .expect("start the token server");
+        Self { server, requests }
     }
 
     /// The realm URL, `http://127.0.0.1:PORT/token`.
     pub fn realm(&self) -> String {
-        format!("http://{}/token", self.addr)
+        format!("{}token", self.server.url())
     }
 
     /// Every request answered so far.
@@ -235,15 +161,50 @@ impl TokenServer {
     }
 }
 
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = std::net::TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+/// Docker Hub's token answer to one request, and what to log about it.
+fn token_answer(
+    key: &SigningKey,
+    users: Option<&(String, String)>,
+    request: &Request,
+) -> (Reply, TokenRequest) {
+    let pairs = request.query();
+    let service = pairs
+        .iter()
+        .find(|(k, _)| k == "service")
+        .map(|(_, v)| v.clone());
+    let scopes: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let basic = request.header("authorization").and_then(decode_basic);
+    let authorised = users.is_none_or(|user| basic.as_ref() == Some(user));
+    let logged = TokenRequest {
+        service: service.clone(),
+        scopes: scopes.clone(),
+        basic_user: basic.map(|(u, _)| u),
+        status: if authorised { 200 } else { 401 },
+    };
+    if !authorised {
+        let body = serde_json::json!({"details": "incorrect username or password"});
+        return (Reply::json(401, &body), logged);
     }
+    let access: Vec<(String, Vec<String>)> = scopes
+        .iter()
+        .filter_map(|s| {
+            let mut parts = s.splitn(3, ':');
+            let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+            (kind == "repository").then(|| {
+                (
+                    name.to_owned(),
+                    actions.split(',').map(str::to_owned).collect(),
+                )
+            })
+        })
+        .collect();
+    let token = key.mint(service.as_deref().unwrap_or(TOKEN_SERVICE), &access);
+    let body = serde_json::json!({"token": token, "access_token": token, "expires_in": 300});
+    (Reply::json(200, &body), logged)
 }
 
 fn decode_basic(value: &str) -> Option<(String, String)> {

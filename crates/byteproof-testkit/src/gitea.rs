@@ -14,13 +14,11 @@
 //! What it does not: Gitea's packument layout, recomputed `shasum`/`integrity`, its error bodies,
 //! tokens, owners or permissions. Bytes and claims are Verdaccio's, passed through unchanged.
 
-use std::sync::{Arc, OnceLock};
-
 use anyhow::Result;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::http::send;
-use crate::scripted::{Reply, Request, ScriptedServer, percent_decode, unscoped};
+use crate::http::{Recording, Reply, Request, Server, send};
+use crate::npm_path::{percent_decode, unscoped};
 use crate::verdaccio::Verdaccio;
 
 /// Go's `url.QueryEscape` for package names: everything but `A-Za-z0-9-_.~` is escaped.
@@ -42,7 +40,7 @@ pub enum TarballForm {
 /// A running Gitea npm-route test double in front of one Verdaccio (see the module docs).
 #[derive(Debug)]
 pub struct GiteaProxy {
-    server: ScriptedServer,
+    server: Server,
     base: String,
     form: TarballForm,
 }
@@ -52,17 +50,11 @@ impl GiteaProxy {
     pub fn start(upstream: &Verdaccio, owner: &str, form: TarballForm) -> Result<Self> {
         let upstream = upstream.url();
         let prefix = format!("/api/packages/{owner}/npm/");
-        let base: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
-        let handler_base = Arc::clone(&base);
-        let server = ScriptedServer::start(move |req| {
-            let base = handler_base.get().map_or("", String::as_str);
-            route(&upstream, &prefix, base, form, req)
+        let server = Server::start_with_base(Recording::Full, move |root, req| {
+            let base = format!("{root}{}", &prefix[1..]);
+            route(&upstream, &prefix, &base, form, req)
         })?;
-        let url = format!(
-            "http://127.0.0.1:{}/api/packages/{owner}/npm/",
-            server.port()
-        );
-        let _ = base.set(url.clone());
+        let url = format!("{}api/packages/{owner}/npm/", server.url());
         Ok(Self {
             server,
             base: url,
@@ -88,7 +80,7 @@ impl GiteaProxy {
     }
 
     /// The underlying server: recorded requests (raw paths, headers) and their count.
-    pub fn server(&self) -> &ScriptedServer {
+    pub fn server(&self) -> &Server {
         &self.server
     }
 }
@@ -145,14 +137,6 @@ fn route(upstream: &str, prefix: &str, base: &str, form: TarballForm, req: &Requ
     }
 }
 
-fn bad_gateway(err: &anyhow::Error) -> Reply {
-    Reply::bytes(
-        502,
-        "text/plain; charset=utf-8",
-        format!("upstream: {err:#}\n"),
-    )
-}
-
 fn forward_tarball(upstream: &str, name: &str, file: &str) -> Reply {
     match send("GET", &format!("{upstream}{name}/-/{file}"), &[], &[]) {
         Ok(resp) if resp.status == 200 => Reply::tarball(resp.body),
@@ -162,7 +146,7 @@ fn forward_tarball(upstream: &str, name: &str, file: &str) -> Reply {
             "{\"error\":\"package file does not exist\"}\n",
         ),
         Ok(resp) => Reply::bytes(resp.status, "application/json", resp.body),
-        Err(err) => bad_gateway(&err),
+        Err(err) => Reply::bad_gateway(&err),
     }
 }
 
@@ -178,7 +162,7 @@ fn forward_publish(upstream: &str, name: &str, req: &Request) -> Reply {
     match send("PUT", &url, &headers, &req.body) {
         Ok(resp) if resp.status == 201 => Reply::status(201),
         Ok(resp) => Reply::bytes(resp.status, "application/json", resp.body),
-        Err(err) => bad_gateway(&err),
+        Err(err) => Reply::bad_gateway(&err),
     }
 }
 
@@ -186,7 +170,7 @@ fn forward_packument(upstream: &str, base: &str, form: TarballForm, name: &str) 
     let url = format!("{upstream}{}", name.replacen('/', "%2f", 1));
     let resp = match send("GET", &url, &[("Accept", "application/json")], &[]) {
         Ok(resp) => resp,
-        Err(err) => return bad_gateway(&err),
+        Err(err) => return Reply::bad_gateway(&err),
     };
     if resp.status == 404 {
         return not_found_json();

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 use crate::node::{NodeTool, check_output};
-use crate::scripted::unscoped;
+use crate::npm_path::unscoped;
 
 /// Which real tool packs the folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

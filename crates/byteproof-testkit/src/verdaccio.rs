@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 use crate::http::{self, send};
 use crate::node::{NodeTool, check_output, tail};
-use crate::scripted::{tarball_path, unscoped};
+use crate::npm_path::{tarball_path, unscoped};
 
 /// How long a start may take before it counts as failed (2 shared cores can be slow).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
