@@ -12,6 +12,8 @@
 //!   in-memory store (Gitea's packument shape, errors, delete routes), written from the notes.
 //! - [`ScriptedServer`] and [`FakeRegistry`]: raw HTTP answers from a closure, for hostile
 //!   servers, flaky servers and lying packuments.
+//! - [`EndlessServer`] (a body that never ends) and [`ForwardProxy`] (a counting forward proxy
+//!   with `CONNECT`), on raw sockets.
 //! - [`ensure_node_tools`]: installs the pinned `verdaccio` and `pnpm` (`npm ci` in `xtask/npm`).
 //!
 //! The harness is blocking (std sockets and threads, no async runtime), so it works from plain
@@ -24,6 +26,7 @@ mod gitea_double;
 pub mod http;
 mod node;
 mod packer;
+mod raw_servers;
 mod scripted;
 mod verdaccio;
 
@@ -33,6 +36,7 @@ pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
 };
 pub use packer::{PackTool, Packed, Packer};
+pub use raw_servers::{EndlessServer, ForwardProxy};
 pub use scripted::{FakeRegistry, Reply, Request, RunningFakeRegistry, ScriptedServer};
 pub use verdaccio::Verdaccio;
 
