@@ -64,10 +64,13 @@ impl Credential {
         self.origin.ascii_serialization()
     }
 
-    /// `text` with every secret of this credential replaced by `<redacted>`.
+    /// `text` with every secret of this credential replaced by `<redacted>` (longest first, so
+    /// a short password inside the base64 form does not leave the rest standing).
     pub fn redact(&self, text: &str) -> String {
+        let mut fragments: Vec<&Secret> = self.fragments.iter().collect();
+        fragments.sort_by_key(|fragment| std::cmp::Reverse(fragment.expose().len()));
         let mut text = text.to_owned();
-        for fragment in &self.fragments {
+        for fragment in fragments {
             if !fragment.is_empty() {
                 text = text.replace(fragment.expose(), "<redacted>");
             }
