@@ -116,13 +116,14 @@ impl HttpError {
         &self.inner.kind
     }
 
-    /// True when another attempt may succeed: network and body failures, timeouts, 5xx and 429.
+    /// True when another attempt may succeed: network and body failures, timeouts, 429 and
+    /// 5xx (except 501 Not Implemented and 505 HTTP Version Not Supported, which do not pass).
     pub fn is_transient(&self) -> bool {
         match self.kind() {
             ErrorKind::Network(_) | ErrorKind::Body(_) | ErrorKind::Timeout => true,
-            ErrorKind::Status { .. } => self
-                .status()
-                .is_some_and(|status| status >= 500 || status == 429),
+            ErrorKind::Status { .. } => self.status().is_some_and(|status| {
+                status == 429 || (status >= 500 && status != 501 && status != 505)
+            }),
             ErrorKind::TooLarge { .. } | ErrorKind::Redirect(_) | ErrorKind::InvalidRequest(_) => {
                 false
             }
@@ -272,6 +273,7 @@ mod tests {
         };
         assert!(status(503).is_transient());
         assert!(status(429).is_transient());
+        assert!(!status(501).is_transient());
         assert!(!status(404).is_transient());
         assert!(!status(401).is_transient());
         let too_large = HttpError::new(

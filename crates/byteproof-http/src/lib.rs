@@ -8,7 +8,7 @@
 //!   redirects itself and attaches the credential only on hops to that origin.
 //!   [`basic_authorization`] is the one `Basic` encoder.
 //! - [`HttpClient::retry`] is the one retry loop: transient failures (network, broken body,
-//!   timeout, 5xx, 429) are retried with exponential backoff and full jitter, honouring
+//!   timeout, 429, 5xx but 501/505) are retried with exponential backoff and full jitter, honouring
 //!   `Retry-After` in seconds and as an HTTP-date, with a cap per delay and on the total wait
 //!   ([`RetryPolicy`]).
 //! - [`Response::bytes`] and [`Response::body`] read under a cap, checked against
