@@ -60,13 +60,18 @@ impl ProxyConfig {
                 (!value.is_empty()).then_some(Setting { variable, value })
             })
         };
+        let no_proxy = first(&["NO_PROXY", "no_proxy"])
+            .map(|setting| setting.value)
+            .unwrap_or_default();
+        // `*` exempts every host; reqwest's matcher would not apply it to IP addresses.
+        if no_proxy.split(',').any(|entry| entry.trim() == "*") {
+            return Self::none();
+        }
         let all = first(&["ALL_PROXY", "all_proxy"]);
         Self {
             http: first(&["HTTP_PROXY", "http_proxy"]).or_else(|| all.clone()),
             https: first(&["HTTPS_PROXY", "https_proxy"]).or(all),
-            no_proxy: first(&["NO_PROXY", "no_proxy"])
-                .map(|setting| setting.value)
-                .unwrap_or_default(),
+            no_proxy,
         }
     }
 
@@ -201,7 +206,7 @@ mod tests {
             p.to_string(),
             "http via http://proxy.corp:8080/ (all_proxy), https via http://proxy.corp:8080/ (all_proxy), NO_PROXY=localhost,.internal,10.0.0.0/8"
         );
-        assert!(policy(&[("NO_PROXY", "*")]).is_none());
+        assert!(policy(&[("HTTPS_PROXY", "http://p:1"), ("no_proxy", "a, * ")]).is_none());
     }
 
     #[test]
