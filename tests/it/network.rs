@@ -197,7 +197,7 @@ fn an_unusable_proxy_variable_is_an_error_not_ignored() {
             &sandbox(&[("HTTP_PROXY", "socks5://127.0.0.1:1")]),
             &server.url(),
         );
-        assert_ne!(run.code, 0, "{}", client.name);
+        run.expect_code(2);
         assert!(
             run.stderr.contains("HTTP_PROXY is not a usable proxy URL"),
             "{}: {}",
