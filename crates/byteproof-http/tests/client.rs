@@ -1,8 +1,8 @@
 //! The client against real sockets on 127.0.0.1: credentials across redirects, the retry loop
 //! with `Retry-After`, and bounded reads against servers that never stop talking.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use byteproof_http::{
@@ -10,7 +10,7 @@ use byteproof_http::{
     ProxyConfig, Request, RetryPolicy,
 };
 use byteproof_redact::Secret;
-use byteproof_testkit::{EndlessServer, Reply, ScriptedServer};
+use byteproof_testkit::{EndlessServer, Reply, ScriptedServer, TimedServer, http_date_in};
 use url::Url;
 
 /// A client with fast, deterministic backoff (1 ms, then 2 ms, …) and no proxy.
@@ -159,56 +159,33 @@ async fn a_303_turns_a_put_into_a_get_and_a_loop_is_an_error() {
     assert!(err.to_string().contains("more than 10 redirects"), "{err}");
 }
 
-/// A server that answers the first request with `first`, later ones with 200 `ok`, and
-/// records when each request arrived.
-fn once_then_ok(first: Reply) -> (ScriptedServer, Arc<Mutex<Vec<Instant>>>) {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&times);
-    let server = ScriptedServer::start(move |_| {
-        let mut times = seen.lock().unwrap();
-        times.push(Instant::now());
-        if times.len() == 1 {
-            first.clone()
-        } else {
-            Reply::bytes(200, "text/plain", "ok")
-        }
-    })
-    .unwrap();
-    (server, times)
-}
-
-fn gap(times: &Arc<Mutex<Vec<Instant>>>) -> Duration {
-    let times = times.lock().unwrap();
-    assert_eq!(times.len(), 2, "one failure, one retry");
-    times[1] - times[0]
-}
-
 #[tokio::test]
 async fn retry_after_in_seconds_is_honoured() {
-    let (server, times) = once_then_ok(Reply::status(429).with_header("Retry-After", "1"));
+    let server = TimedServer::first_then(
+        Reply::status(429).with_header("Retry-After", "1"),
+        Reply::bytes(200, "text/plain", "ok"),
+    )
+    .unwrap();
     let client = client(2, Duration::from_secs(5));
     let (body, attempts) = get(&client, &url(&server.url()), 1024).await.unwrap();
     assert_eq!((body.as_slice(), attempts), (&b"ok"[..], 2));
     // Without Retry-After the backoff would be 1 ms.
-    assert!(
-        gap(&times) >= Duration::from_millis(950),
-        "{:?}",
-        gap(&times)
-    );
+    let gaps = server.gaps();
+    assert!(gaps[0] >= Duration::from_millis(950), "{gaps:?}");
 }
 
 #[tokio::test]
 async fn retry_after_as_an_http_date_is_honoured() {
-    let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
-    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
-        .timestamp_to_rfc9110_string(&when)
-        .unwrap();
-    let (server, times) = once_then_ok(Reply::status(503).with_header("Retry-After", &date));
+    let server = TimedServer::first_then(
+        Reply::status(503).with_header("Retry-After", &http_date_in(2)),
+        Reply::bytes(200, "text/plain", "ok"),
+    )
+    .unwrap();
     let client = client(2, Duration::from_millis(1500));
     let (_, attempts) = get(&client, &url(&server.url()), 1024).await.unwrap();
     assert_eq!(attempts, 2);
     // The date has whole seconds: the wait is between 1 s and the 1.5 s cap.
-    let waited = gap(&times);
+    let waited = server.gaps()[0];
     assert!(
         waited >= Duration::from_millis(950) && waited < Duration::from_secs(3),
         "{waited:?}"

@@ -2,15 +2,16 @@
 //! read, credentials across redirects, and spooled tarballs.
 
 use std::io::Read as _;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use byteproof_http::{Backoff, Jitter};
 use byteproof_npm::{
     Auth, Capped, ClientOptions, FetchError, FetchErrorKind, Keep, Kept, NpmClient, PackageSpec,
     Registry, Secret,
 };
-use byteproof_testkit::{EndlessServer, FakeRegistry, Reply, ScriptedServer};
+use byteproof_testkit::{
+    EndlessServer, FakeRegistry, Reply, ScriptedServer, TimedServer, http_date_in,
+};
 use url::Url;
 
 /// Fast, deterministic backoff (1 ms, 2 ms, …) under a 1.5 s cap per delay.
@@ -32,44 +33,13 @@ fn spec() -> PackageSpec {
     PackageSpec::parse("@acme/pkg@1.0.0").unwrap()
 }
 
-/// A server whose first answer to each path containing `path` is `first`, then `then`; the
-/// arrival times of those requests are recorded.
-fn first_then(
-    path: &'static str,
-    first: Reply,
-    then: Reply,
-) -> (ScriptedServer, Arc<Mutex<Vec<Instant>>>) {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&times);
-    let server = ScriptedServer::start(move |req| {
-        if !req.path.contains(path) {
-            return Reply::status(404);
-        }
-        let mut times = seen.lock().unwrap();
-        times.push(Instant::now());
-        if times.len() == 1 {
-            first.clone()
-        } else {
-            then.clone()
-        }
-    })
-    .unwrap();
-    (server, times)
-}
-
-fn gap(times: &Arc<Mutex<Vec<Instant>>>) -> Duration {
-    let times = times.lock().unwrap();
-    assert_eq!(times.len(), 2, "one refusal, one retry");
-    times[1] - times[0]
-}
-
 #[tokio::test]
 async fn a_429_with_retry_after_in_seconds_is_waited_out() {
-    let (server, times) = first_then(
-        "/-/",
+    let server = TimedServer::first_then(
         Reply::status(429).with_header("Retry-After", "1"),
         Reply::tarball(b"tgz".to_vec()),
-    );
+    )
+    .unwrap();
     let registry = Registry::new("r", &server.url()).unwrap();
     let url = Url::parse(&format!("{}pkg/-/pkg-1.0.0.tgz", server.url())).unwrap();
     let fetched = client(ClientOptions::default())
@@ -80,27 +50,21 @@ async fn a_429_with_retry_after_in_seconds_is_waited_out() {
         (fetched.kept.into_bytes().unwrap(), fetched.attempts),
         (b"tgz".to_vec(), 2)
     );
-    assert!(
-        gap(&times) >= Duration::from_millis(950),
-        "{:?}",
-        gap(&times)
-    );
+    let gaps = server.gaps();
+    assert!(gaps[0] >= Duration::from_millis(950), "{gaps:?}");
 }
 
 #[tokio::test]
 async fn a_429_with_retry_after_as_an_http_date_is_waited_out() {
-    let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
-    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
-        .timestamp_to_rfc9110_string(&when)
-        .unwrap();
+    let date = http_date_in(2);
     let registry = FakeRegistry::new("@acme/pkg").version("1.0.0", b"tgz".to_vec());
     let honest = registry.start().unwrap();
     let packument = byteproof_testkit::http::get(&format!("{}@acme%2fpkg", honest.url())).unwrap();
-    let (server, times) = first_then(
-        "/@acme",
+    let server = TimedServer::first_then(
         Reply::status(429).with_header("Retry-After", &date),
         Reply::bytes(200, "application/json", packument.body),
-    );
+    )
+    .unwrap();
     let dist = client(ClientOptions::default())
         .dist(&Registry::new("r", &server.url()).unwrap(), &spec())
         .await
@@ -112,7 +76,7 @@ async fn a_429_with_retry_after_as_an_http_date_is_waited_out() {
         "{}",
         dist.tarball
     );
-    let waited = gap(&times);
+    let waited = server.gaps()[0];
     assert!(
         waited >= Duration::from_millis(950) && waited < Duration::from_secs(3),
         "{waited:?}"
@@ -244,11 +208,11 @@ async fn the_token_stays_on_the_registry_origin_across_redirects() {
 #[tokio::test]
 async fn a_spooled_tarball_is_whole_after_a_retry_and_readable_twice() {
     let tgz: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    let (server, _) = first_then(
-        "/t.tgz",
+    let server = TimedServer::first_then(
         Reply::lying_length(200, tgz.len(), &tgz[..1000]),
         Reply::tarball(tgz.clone()),
-    );
+    )
+    .unwrap();
     let registry = Registry::new("r", &server.url()).unwrap();
     let url = Url::parse(&format!("{}t.tgz", server.url())).unwrap();
     let fetched = client(ClientOptions::default())

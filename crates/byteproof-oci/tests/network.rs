@@ -2,15 +2,14 @@
 //! caps on manifests, token responses and error bodies, credentials across redirects, and
 //! loopback registries over plain HTTP.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use byteproof_http::{Backoff, Jitter};
 use byteproof_oci::{
     CredentialStore, Credentials, DigestSource, MEDIA_OCI_INDEX, Reference, ResolveError, Resolver,
     ResolverConfig,
 };
-use byteproof_testkit::{EndlessServer, Reply, ScriptedServer};
+use byteproof_testkit::{EndlessServer, Reply, ScriptedServer, TimedServer, http_date_in};
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -39,32 +38,13 @@ fn node() -> Reference {
     Reference::parse("node:20").unwrap()
 }
 
-/// Answers the first request with `first`, then a manifest; records arrival times.
-fn first_then_manifest(first: Reply) -> (ScriptedServer, Arc<Mutex<Vec<Instant>>>) {
-    let times = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&times);
-    let server = ScriptedServer::start(move |_| {
-        let mut times = seen.lock().unwrap();
-        times.push(Instant::now());
-        if times.len() == 1 {
-            first.clone()
-        } else {
-            manifest()
-        }
-    })
-    .unwrap();
-    (server, times)
-}
-
-fn gap(times: &Arc<Mutex<Vec<Instant>>>) -> Duration {
-    let times = times.lock().unwrap();
-    assert_eq!(times.len(), 2, "one refusal, one retry");
-    times[1] - times[0]
-}
-
 #[tokio::test]
 async fn a_429_with_retry_after_in_seconds_is_waited_out() {
-    let (server, times) = first_then_manifest(Reply::status(429).with_header("Retry-After", "1"));
+    let server = TimedServer::first_then(
+        Reply::status(429).with_header("Retry-After", "1"),
+        manifest(),
+    )
+    .unwrap();
     let resolved = resolver(&server.url(), CredentialStore::new())
         .resolve(&node())
         .await
@@ -73,25 +53,23 @@ async fn a_429_with_retry_after_in_seconds_is_waited_out() {
         (resolved.digest.to_string(), resolved.source),
         (DIGEST.to_owned(), DigestSource::Header)
     );
-    assert!(
-        gap(&times) >= Duration::from_millis(950),
-        "{:?}",
-        gap(&times)
-    );
+    let gaps = server.gaps();
+    assert!(gaps[0] >= Duration::from_millis(950), "{gaps:?}");
 }
 
 #[tokio::test]
 async fn a_429_with_retry_after_as_an_http_date_is_waited_out() {
-    let when = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
-    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
-        .timestamp_to_rfc9110_string(&when)
-        .unwrap();
-    let (server, times) = first_then_manifest(Reply::status(429).with_header("Retry-After", &date));
+    let date = http_date_in(2);
+    let server = TimedServer::first_then(
+        Reply::status(429).with_header("Retry-After", &date),
+        manifest(),
+    )
+    .unwrap();
     resolver(&server.url(), CredentialStore::new())
         .resolve(&node())
         .await
         .unwrap();
-    let waited = gap(&times);
+    let waited = server.gaps()[0];
     assert!(
         waited >= Duration::from_millis(950) && waited < Duration::from_secs(3),
         "{waited:?}"

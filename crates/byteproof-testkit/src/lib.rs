@@ -12,6 +12,7 @@
 //!   in-memory store (Gitea's packument shape, errors, delete routes), written from the notes.
 //! - [`ScriptedServer`] and [`FakeRegistry`]: raw HTTP answers from a closure, for hostile
 //!   servers, flaky servers and lying packuments.
+//! - [`TimedServer`]: refuses once, then answers, recording arrival times (for `Retry-After`).
 //! - [`EndlessServer`] (a body that never ends) and [`ForwardProxy`] (a counting forward proxy
 //!   with `CONNECT`), on raw sockets.
 //! - [`ensure_node_tools`]: installs the pinned `verdaccio` and `pnpm` (`npm ci` in `xtask/npm`).
@@ -28,6 +29,7 @@ mod node;
 mod packer;
 mod raw_servers;
 mod scripted;
+mod timed;
 mod verdaccio;
 
 pub use gitea::{GiteaProxy, TarballForm};
@@ -38,6 +40,7 @@ pub use node::{
 pub use packer::{PackTool, Packed, Packer};
 pub use raw_servers::{EndlessServer, ForwardProxy};
 pub use scripted::{FakeRegistry, Reply, Request, RunningFakeRegistry, ScriptedServer};
+pub use timed::{TimedServer, http_date_in};
 pub use verdaccio::Verdaccio;
 
 /// Re-exported because [`Reply::json`] and [`Verdaccio::packument`] speak [`serde_json::Value`],
