@@ -9,5 +9,6 @@ mod compare;
 mod diff;
 mod e2e;
 mod hash;
+mod network;
 mod pin;
 mod support;

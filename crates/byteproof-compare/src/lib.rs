@@ -17,7 +17,7 @@
 //! names every registry that could not be read.
 
 use byteproof_hash::{ClaimCheck, Digests, check_integrity, check_shasum};
-use byteproof_npm::{FetchError, NpmClient, PackageSpec, Registry, SafeUrl};
+use byteproof_npm::{FetchError, Keep, NpmClient, PackageSpec, Registry, SafeUrl};
 
 /// The outcome for the whole comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,7 +218,13 @@ async fn read_one(
     report.tarball_url = Some(SafeUrl::new(&dist.tarball).to_string());
     report.tarball_url_constructed = dist.tarball_constructed;
     report.outcome = client
-        .tarball(registry, &dist.tarball, options.keep_bytes_up_to)
+        .tarball(
+            registry,
+            &dist.tarball,
+            Keep::Memory {
+                up_to: options.keep_bytes_up_to,
+            },
+        )
         .await
         .map(|tarball| Fetched {
             shasum_check: check_shasum(dist.shasum.as_deref(), &tarball.digests),
@@ -227,7 +233,7 @@ async fn read_one(
             claimed_integrity: dist.integrity.clone(),
             digests: tarball.digests,
             attempts: tarball.attempts,
-            bytes: tarball.bytes,
+            bytes: tarball.kept.into_bytes(),
         });
     report
 }

@@ -8,7 +8,7 @@ use byteproof_compare::{CompareOptions, Verdict, compare};
 use byteproof_config::RegistryKind;
 use byteproof_hash::{ClaimCheck, check_integrity, check_shasum, hash_bytes};
 use byteproof_npm::{
-    Auth, NpmClient, PackageName, PackageSpec, Registry, UnpublishStyle, Unpublished,
+    Auth, Keep, NpmClient, PackageName, PackageSpec, Registry, UnpublishStyle, Unpublished,
 };
 use serde_json::{Value, json};
 
@@ -432,7 +432,7 @@ impl E2e {
             };
             let fetched = match self
                 .client
-                .tarball(&target.registry, &dist.tarball, 0)
+                .tarball(&target.registry, &dist.tarball, Keep::Nothing)
                 .await
             {
                 Ok(f) => f,

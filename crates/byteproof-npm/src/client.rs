@@ -1,16 +1,20 @@
-//! The HTTP side: packument and tarball reads with retries, timeouts and host-scoped auth.
+//! The read side: packuments and tarballs over `byteproof-http` (retries, timeouts, caps,
+//! credentials scoped to the registry's origin), and npm's `dist` semantics on top.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use byteproof_hash::{Digests, MultiHasher};
-use futures_util::StreamExt as _;
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use byteproof_http::{
+    Attempt, Backoff, ClientConfig, Credential, ErrorKind, HttpClient, HttpError, MAX_ERROR_BODY,
+    Request, RetryPolicy,
+};
 use serde::Deserialize;
 use url::Url;
 
-use crate::{Auth, FetchError, PackageName, PackageSpec, SafeUrl};
+use crate::keep::Sink;
+use crate::{Auth, Capped, FetchError, Keep, Kept, PackageName, PackageSpec, SafeUrl};
 
 /// One npm registry: a name for reports, a base URL, and optional credentials.
 #[derive(Clone, Debug)]
@@ -75,10 +79,12 @@ impl Registry {
     /// True when `url` has the registry's scheme, host and port: only then may it see the
     /// registry's credentials.
     pub fn same_origin(&self, url: &Url) -> bool {
-        url.scheme() == self.base.scheme()
-            && url.host_str().map(str::to_ascii_lowercase)
-                == self.base.host_str().map(str::to_ascii_lowercase)
-            && url.port_or_known_default() == self.base.port_or_known_default()
+        url.origin() == self.base.origin()
+    }
+
+    /// The credentials, bound to the registry's origin.
+    pub(crate) fn credential(&self) -> Option<Credential> {
+        self.auth.as_ref().map(|auth| auth.credential(&self.base))
     }
 }
 
@@ -89,16 +95,15 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Longest silence while waiting for a response or the next body chunk.
     pub read_timeout: Duration,
-    /// Retries after the first attempt, on 5xx, 429, connection errors and timeouts.
+    /// Retries after the first attempt, on 5xx, 429, connection errors, broken bodies and
+    /// timeouts.
     pub retries: u32,
-    /// First backoff delay; doubled after each retry.
-    pub backoff: Duration,
-    /// Longest single backoff delay (also caps `Retry-After`).
-    pub max_backoff: Duration,
+    /// The waits between attempts (exponential with full jitter, `Retry-After` honoured).
+    pub backoff: Backoff,
     /// Largest tarball read, in bytes.
     pub max_tarball_size: u64,
     /// Largest packument read, in bytes.
-    pub max_document_size: u64,
+    pub max_packument_size: u64,
 }
 
 impl Default for ClientOptions {
@@ -107,10 +112,9 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             retries: 3,
-            backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(8),
+            backoff: Backoff::default(),
             max_tarball_size: 1 << 30,
-            max_document_size: 128 << 20,
+            max_packument_size: 256 << 20,
         }
     }
 }
@@ -128,13 +132,13 @@ pub struct Dist {
     pub integrity: Option<String>,
 }
 
-/// A tarball read once: its digests, and its bytes when they fit the keep limit.
-#[derive(Clone, Debug)]
+/// A tarball read once: its digests, and its bytes as [`Keep`] asked.
+#[derive(Debug)]
 pub struct FetchedTarball {
     /// Digests of every byte served.
     pub digests: Digests,
-    /// The bytes, when asked for and no larger than the keep limit.
-    pub bytes: Option<Vec<u8>>,
+    /// The bytes, where they were kept.
+    pub kept: Kept,
     /// Attempts it took (1 = first try).
     pub attempts: u32,
 }
@@ -142,8 +146,19 @@ pub struct FetchedTarball {
 /// Reads npm registries.
 #[derive(Clone, Debug)]
 pub struct NpmClient {
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: HttpClient,
     options: ClientOptions,
+}
+
+/// What a read is for: decides the size cap, what a 404 means, and the hint on a refused token.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose<'a> {
+    /// A packument; with the spec being resolved, a 404 is [`FetchError::PackageMissing`].
+    Packument(Option<&'a PackageSpec>),
+    /// A tarball.
+    Tarball,
+    /// A publish or removal.
+    Write,
 }
 
 /// npm's own Accept for packuments: the abbreviated document where the registry has one.
@@ -151,14 +166,18 @@ const PACKUMENT_ACCEPT: &str =
     "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
 impl NpmClient {
-    /// A client with these options.
+    /// A client with these options (proxies from the environment, see `byteproof-http`).
     pub fn new(options: ClientOptions) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("byteproof/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = HttpClient::new(ClientConfig {
+            connect_timeout: options.connect_timeout,
+            read_timeout: options.read_timeout,
+            retry: RetryPolicy {
+                retries: options.retries,
+                backoff: options.backoff.clone(),
+            },
+            ..ClientConfig::default()
+        })
+        .map_err(|e| e.to_string())?;
         Ok(Self { http, options })
     }
 
@@ -174,9 +193,8 @@ impl NpmClient {
             .get_bytes(
                 registry,
                 &url,
-                Some(PACKUMENT_ACCEPT),
-                self.options.max_document_size,
-                Some(spec),
+                PACKUMENT_ACCEPT,
+                Purpose::Packument(Some(spec)),
             )
             .await?;
         let bad = |why: String| FetchError::BadResponse {
@@ -241,304 +259,145 @@ impl NpmClient {
         })
     }
 
-    /// Streams the tarball at `url` once through SHA-1, SHA-256 and SHA-512. Credentials are
-    /// sent only when `url` is on `registry`'s origin. The bytes are kept when `keep_up_to`
-    /// is at least their size.
+    /// Streams the tarball at `url` once through SHA-1, SHA-256 and SHA-512, keeping the bytes
+    /// as `keep` asks. Credentials are sent only when `url` is on `registry`'s origin. A retry
+    /// starts the hashing and the kept copy over.
     pub async fn tarball(
         &self,
         registry: &Registry,
         url: &Url,
-        keep_up_to: u64,
+        keep: Keep,
     ) -> Result<FetchedTarball, FetchError> {
         let limit = self.options.max_tarball_size;
-        self.with_retries(url, |_| async {
-            let response = self
-                .send(registry, url, Some("application/octet-stream, */*"))
-                .await?;
-            let response = check_status(response, url, registry, None).await?;
-            if response.content_length().is_some_and(|len| len > limit) {
-                return Err(Attempt::Fatal(FetchError::TooLarge {
-                    url: SafeUrl::new(url),
-                    limit,
-                }));
-            }
-            let mut hasher = MultiHasher::new();
-            let mut kept = (keep_up_to > 0).then(Vec::new);
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| transport_error(url, e, registry))?;
-                hasher.update(&chunk);
-                if hasher.size() > limit {
-                    return Err(Attempt::Fatal(FetchError::TooLarge {
-                        url: SafeUrl::new(url),
-                        limit,
-                    }));
+        let request = Request::get(url)
+            .accept("application/octet-stream, */*")
+            .credential(registry.credential().as_ref());
+        let spool_failed = |source| {
+            Attempt::Fatal(FetchError::Spool {
+                url: SafeUrl::new(url),
+                source,
+            })
+        };
+        let outcome = self
+            .http
+            .retry(|_| async {
+                let response = self.http.send(&request).await?.error_for_status().await?;
+                let mut body = response.body(limit)?;
+                let mut hasher = MultiHasher::new();
+                let mut sink = Sink::new(keep).map_err(spool_failed)?;
+                while let Some(chunk) = body.chunk().await? {
+                    hasher.update(&chunk);
+                    sink.write(&chunk).map_err(spool_failed)?;
                 }
-                if let Some(buffer) = kept.as_mut() {
-                    if hasher.size() <= keep_up_to {
-                        buffer.extend_from_slice(&chunk);
-                    } else {
-                        kept = None;
-                    }
-                }
-            }
-            Ok((hasher.finish(), kept))
-        })
-        .await
-        .map(|((digests, bytes), attempts)| FetchedTarball {
-            digests,
-            bytes,
-            attempts,
-        })
+                Ok((hasher.finish(), sink.finish().map_err(spool_failed)?))
+            })
+            .await;
+        match outcome {
+            Ok(((digests, kept), attempts)) => Ok(FetchedTarball {
+                digests,
+                kept,
+                attempts,
+            }),
+            Err(Attempt::Fatal(error)) => Err(error),
+            Err(Attempt::Http(error)) => Err(self.fetch_error(error, registry, Purpose::Tarball)),
+        }
     }
 
-    /// GETs a whole (bounded) body from the registry.
+    /// GETs a whole body from the registry, under the cap `purpose` sets, with retries.
     pub(crate) async fn get_bytes(
         &self,
         registry: &Registry,
         url: &Url,
-        accept: Option<&str>,
-        limit: u64,
-        spec: Option<&PackageSpec>,
+        accept: &str,
+        purpose: Purpose<'_>,
     ) -> Result<(Vec<u8>, u32), FetchError> {
-        self.with_retries(url, |_| async {
-            let response = self.send(registry, url, accept).await?;
-            let response = check_status(response, url, registry, spec).await?;
-            let mut body = Vec::new();
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| transport_error(url, e, registry))?;
-                body.extend_from_slice(&chunk);
-                if body.len() as u64 > limit {
-                    return Err(Attempt::Fatal(FetchError::TooLarge {
-                        url: SafeUrl::new(url),
-                        limit,
-                    }));
-                }
-            }
-            Ok(body)
-        })
-        .await
-    }
-
-    async fn send(
-        &self,
-        registry: &Registry,
-        url: &Url,
-        accept: Option<&str>,
-    ) -> Result<reqwest::Response, Attempt> {
-        let mut request = self.http.get(url.clone());
-        if let Some(accept) = accept {
-            request = request.header(ACCEPT, accept);
-        }
-        if let Some(auth) = registry.auth.as_ref().filter(|_| registry.same_origin(url)) {
-            let mut value = HeaderValue::from_str(&auth.header_value()).map_err(|_| {
-                Attempt::Fatal(FetchError::BadResponse {
-                    url: SafeUrl::new(url),
-                    why: "the token contains characters that cannot go in an HTTP header".into(),
-                })
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
-        }
-        request
-            .send()
+        let limit = match purpose {
+            Purpose::Packument(_) => self.options.max_packument_size,
+            Purpose::Tarball => self.options.max_tarball_size,
+            Purpose::Write => MAX_ERROR_BODY,
+        };
+        let request = Request::get(url)
+            .accept(accept)
+            .credential(registry.credential().as_ref());
+        self.http
+            .retry(|_| async {
+                let response = self.http.send(&request).await?.error_for_status().await?;
+                Ok::<_, Attempt<Infallible>>(response.bytes(limit).await?)
+            })
             .await
-            .map_err(|e| transport_error(url, e, registry))
+            .map_err(|e| self.fetch_error(e.into_http(), registry, purpose))
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retries are spent.
-    async fn with_retries<T, F, Fut>(&self, url: &Url, attempt: F) -> Result<(T, u32), FetchError>
-    where
-        F: Fn(u32) -> Fut,
-        Fut: std::future::Future<Output = Result<T, Attempt>>,
-    {
-        let mut delay = self.options.backoff;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match attempt(tries).await {
-                Ok(value) => return Ok((value, tries)),
-                Err(Attempt::Fatal(err)) => return Err(err),
-                Err(Attempt::Retry { error, retry_after }) => {
-                    if tries > self.options.retries {
-                        return Err(error.into_error(url, tries, self.options.read_timeout));
-                    }
-                    let wait = retry_after.unwrap_or(delay).min(self.options.max_backoff);
-                    tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(self.options.max_backoff);
-                }
-            }
+    /// An HTTP failure as the registry failure a user reads.
+    pub(crate) fn fetch_error(
+        &self,
+        error: HttpError,
+        registry: &Registry,
+        purpose: Purpose<'_>,
+    ) -> FetchError {
+        let url = error.url().clone();
+        let attempts = error.attempts();
+        if let (Purpose::Packument(Some(spec)), ErrorKind::Status { .. }, Some(404)) =
+            (purpose, error.kind(), error.status())
+        {
+            return FetchError::PackageMissing {
+                package: spec.name.to_string(),
+                url,
+            };
         }
-    }
-}
-
-/// The outcome of one failed attempt.
-enum Attempt {
-    /// Worth another try.
-    Retry {
-        error: Transient,
-        retry_after: Option<Duration>,
-    },
-    /// Final.
-    Fatal(FetchError),
-}
-
-/// A failure that may pass.
-enum Transient {
-    Status { status: u16, detail: String },
-    Network(String),
-    Timeout,
-}
-
-impl Transient {
-    fn into_error(self, url: &Url, attempts: u32, timeout: Duration) -> FetchError {
-        let url = SafeUrl::new(url);
-        match self {
-            Transient::Status { status, detail } => FetchError::HttpStatus {
+        match (error.kind(), error.status()) {
+            (ErrorKind::Status { .. }, Some(status @ (401 | 403))) => FetchError::AuthRefused {
                 url,
                 status,
-                detail,
-                attempts,
+                hint: match (purpose, registry.auth.is_some()) {
+                    (Purpose::Write, true) => {
+                        " — check that the token configured for this registry may publish and delete"
+                    }
+                    (Purpose::Write, false) => " — writing needs a token for this registry",
+                    (_, true) => " — check the token configured for this registry",
+                    (_, false) => {
+                        " — this registry needs a token; see `byteproof compare --help` for where tokens come from"
+                    }
+                },
             },
-            Transient::Network(message) => FetchError::Network {
+            (ErrorKind::Status { detail, .. }, status) => FetchError::HttpStatus {
                 url,
-                message,
+                status: status.unwrap_or_default(),
+                detail: if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {detail}")
+                },
                 attempts,
             },
-            Transient::Timeout => FetchError::Timeout {
+            (ErrorKind::TooLarge { limit, .. }, status) => FetchError::TooLarge {
                 url,
-                seconds: timeout.as_secs_f64(),
+                what: match purpose {
+                    _ if status.is_some_and(|s| !(200..300).contains(&s)) => Capped::Reply,
+                    Purpose::Packument(_) => Capped::Packument,
+                    Purpose::Tarball => Capped::Tarball,
+                    Purpose::Write => Capped::Reply,
+                },
+                limit: *limit,
+            },
+            (ErrorKind::Timeout, _) => FetchError::Timeout {
+                url,
+                seconds: self.options.read_timeout.as_secs_f64(),
                 attempts,
             },
-        }
-    }
-}
-
-fn transport_error(url: &Url, err: reqwest::Error, registry: &Registry) -> Attempt {
-    if err.is_timeout() {
-        return Attempt::Retry {
-            error: Transient::Timeout,
-            retry_after: None,
-        };
-    }
-    // Walk the source chain: reqwest's top-level text alone ("error sending request") says
-    // little. The URL is dropped from the message (it is shown separately, safely).
-    let retryable = err.is_body() || err.is_decode() || err.is_connect() || err.is_request();
-    let err = err.without_url();
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    let message = scrub(&message, registry);
-    if retryable {
-        return Attempt::Retry {
-            error: Transient::Network(message),
-            retry_after: None,
-        };
-    }
-    Attempt::Fatal(FetchError::Network {
-        url: SafeUrl::new(url),
-        message,
-        attempts: 1,
-    })
-}
-
-/// Maps a response status to success, a retry, or a final error.
-async fn check_status(
-    response: reqwest::Response,
-    url: &Url,
-    registry: &Registry,
-    packument_of: Option<&PackageSpec>,
-) -> Result<reqwest::Response, Attempt> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.bytes().await.unwrap_or_default();
-    let detail = scrub(&error_detail(&body), registry);
-    let safe = SafeUrl::new(url);
-    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        let hint = if registry.auth.is_some() {
-            " — check the token configured for this registry"
-        } else {
-            " — this registry needs a token; see `byteproof compare --help` for where tokens come from"
-        };
-        return Err(Attempt::Fatal(FetchError::AuthRefused {
-            url: safe,
-            status: status.as_u16(),
-            hint,
-        }));
-    }
-    if status == StatusCode::NOT_FOUND {
-        if let Some(spec) = packument_of {
-            return Err(Attempt::Fatal(FetchError::PackageMissing {
-                package: spec.name.to_string(),
-                url: safe,
-            }));
-        }
-    }
-    let transient = Transient::Status {
-        status: status.as_u16(),
-        detail: if detail.is_empty() {
-            String::new()
-        } else {
-            format!(": {detail}")
-        },
-    };
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(Attempt::Retry {
-            error: transient,
-            retry_after,
-        });
-    }
-    Err(Attempt::Fatal(transient.into_error(url, 1, Duration::ZERO)))
-}
-
-/// A short message from an error body: npm registries answer `{"error": "..."}`, Gitea's API
-/// `{"message": "..."}`, others plain text.
-pub(crate) fn error_detail(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            ["error", "message", "reason"]
-                .iter()
-                .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_owned))
-        })
-        .unwrap_or_else(|| text.lines().next().unwrap_or("").to_owned());
-    let message = message.trim();
-    let mut short: String = message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    if message.chars().count() > 200 {
-        short.push('…');
-    }
-    short
-}
-
-/// Removes the registry's secrets from text that may have echoed them.
-pub(crate) fn scrub(text: &str, registry: &Registry) -> String {
-    let mut text = text.to_owned();
-    if let Some(auth) = &registry.auth {
-        for secret in auth.secrets() {
-            if !secret.is_empty() {
-                text = text.replace(secret, "<redacted>");
+            (ErrorKind::Network(message) | ErrorKind::Body(message), _) => FetchError::Network {
+                url,
+                message: message.clone(),
+                attempts,
+            },
+            (ErrorKind::Redirect(why) | ErrorKind::InvalidRequest(why), _) => {
+                FetchError::BadResponse {
+                    url,
+                    why: why.clone(),
+                }
             }
         }
     }
-    text
 }
 
 #[derive(Deserialize)]
@@ -607,18 +466,5 @@ mod tests {
         assert!(Registry::new("x", "not a url").is_err());
         let err = Registry::new("x", "https://user:tok3n@h/").unwrap_err();
         assert!(!err.contains("tok3n"), "{err}");
-    }
-
-    #[test]
-    fn error_bodies_are_summarised() {
-        assert_eq!(
-            error_detail(br#"{"error":"no such package available"}"#),
-            "no such package available"
-        );
-        assert_eq!(error_detail(b"reqPackageAccess\n"), "reqPackageAccess");
-        assert_eq!(
-            error_detail(br#"{"message":"token is required","url":"x"}"#),
-            "token is required"
-        );
     }
 }

@@ -19,8 +19,10 @@ pub enum FetchErrorKind {
     Timeout,
     /// The packument or version document is not what npm registries serve.
     BadResponse,
-    /// The tarball is larger than the configured cap.
+    /// A packument, tarball or error body is larger than its cap.
     TooLarge,
+    /// The tarball could not be written to its temporary spool file.
+    Spool,
 }
 
 impl FetchErrorKind {
@@ -35,6 +37,7 @@ impl FetchErrorKind {
             FetchErrorKind::Timeout => "timeout",
             FetchErrorKind::BadResponse => "bad-response",
             FetchErrorKind::TooLarge => "too-large",
+            FetchErrorKind::Spool => "spool",
         }
     }
 }
@@ -114,14 +117,57 @@ pub enum FetchError {
         /// What is wrong.
         why: String,
     },
-    /// Over the size cap.
-    #[error("{url} served more than {limit} bytes; raise --max-tarball-size to read it")]
+    /// Over a size cap; the read stopped at the cap.
+    #[error("{url} served a {what} larger than the {limit}-byte cap{}", what.hint())]
     TooLarge {
         /// The URL.
         url: SafeUrl,
+        /// What was being read.
+        what: Capped,
         /// The cap in bytes.
         limit: u64,
     },
+    /// The tarball could not be spooled to a temporary file.
+    #[error("cannot spool the tarball from {url} to a temporary file: {source}")]
+    Spool {
+        /// The tarball's URL.
+        url: SafeUrl,
+        /// The file error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Which read hit its cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capped {
+    /// A packument ([`crate::ClientOptions::max_packument_size`]).
+    Packument,
+    /// A tarball ([`crate::ClientOptions::max_tarball_size`]).
+    Tarball,
+    /// An error answer's body (1 MiB), or a write's reply.
+    Reply,
+}
+
+impl Capped {
+    /// How to read it anyway, for the message.
+    fn hint(self) -> &'static str {
+        match self {
+            Capped::Packument => "; raise --max-packument-size to read it",
+            Capped::Tarball => "; raise --max-tarball-size to read it",
+            Capped::Reply => "",
+        }
+    }
+}
+
+impl std::fmt::Display for Capped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Capped::Packument => "packument",
+            Capped::Tarball => "tarball",
+            Capped::Reply => "reply",
+        })
+    }
 }
 
 impl FetchError {
@@ -136,6 +182,7 @@ impl FetchError {
             FetchError::Timeout { .. } => FetchErrorKind::Timeout,
             FetchError::BadResponse { .. } => FetchErrorKind::BadResponse,
             FetchError::TooLarge { .. } => FetchErrorKind::TooLarge,
+            FetchError::Spool { .. } => FetchErrorKind::Spool,
         }
     }
 }

@@ -14,12 +14,11 @@
 //! Writes are sent once (never retried): a retried PUT that did reach the registry would be
 //! reported as a conflict. Credentials go only to the registry's own origin.
 
-use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use byteproof_http::{MAX_ERROR_BODY, Method, Request};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::client::{error_detail, scrub};
+use crate::client::Purpose;
 use crate::{FetchError, NpmClient, PackageName, PackageSpec, Registry, SafeUrl};
 
 /// How a registry removes a single version.
@@ -261,13 +260,7 @@ impl NpmClient {
         let mut url = registry.packument_url(name);
         url.set_query(Some("write=true"));
         let body = match self
-            .get_bytes(
-                registry,
-                &url,
-                Some(FULL_ACCEPT),
-                self.options().max_document_size,
-                None,
-            )
+            .get_bytes(registry, &url, FULL_ACCEPT, Purpose::Packument(None))
             .await
         {
             Ok((body, _)) => body,
@@ -306,79 +299,20 @@ impl NpmClient {
         body: Option<Vec<u8>>,
         not_found_is_error: bool,
     ) -> Result<(u16, Vec<u8>), FetchError> {
-        let mut request = self
-            .http
-            .request(method, url.clone())
-            .header(ACCEPT, "application/json");
+        let mut request = Request::new(method, url)
+            .accept("application/json")
+            .credential(registry.credential().as_ref());
         if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body);
+            request = request.body("application/json", body);
         }
-        if let Some(auth) = registry.auth.as_ref().filter(|_| registry.same_origin(url)) {
-            let mut value = HeaderValue::from_str(&auth.header_value()).map_err(|_| {
-                FetchError::BadResponse {
-                    url: SafeUrl::new(url),
-                    why: "the token contains characters that cannot go in an HTTP header".into(),
-                }
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+        let failed = |error| self.fetch_error(error, registry, Purpose::Write);
+        let response = self.http.send(&request).await.map_err(failed)?;
+        let status = response.status().as_u16();
+        if response.status().is_success() || (status == 404 && !not_found_is_error) {
+            let body = response.bytes(MAX_ERROR_BODY).await.map_err(failed)?;
+            return Ok((status, body));
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| network(url, &e, registry))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| network(url, &e, registry))?;
-        if status.is_success() || (status.as_u16() == 404 && !not_found_is_error) {
-            return Ok((status.as_u16(), bytes.to_vec()));
-        }
-        if status.as_u16() == 401 || status.as_u16() == 403 {
-            return Err(FetchError::AuthRefused {
-                url: SafeUrl::new(url),
-                status: status.as_u16(),
-                hint: if registry.auth.is_some() {
-                    " — check that the token configured for this registry may publish and delete"
-                } else {
-                    " — writing needs a token for this registry"
-                },
-            });
-        }
-        let detail = scrub(&error_detail(&bytes), registry);
-        Err(FetchError::HttpStatus {
-            url: SafeUrl::new(url),
-            status: status.as_u16(),
-            detail: if detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {detail}")
-            },
-            attempts: 1,
-        })
-    }
-}
-
-fn network(url: &Url, err: &reqwest::Error, registry: &Registry) -> FetchError {
-    if err.is_timeout() {
-        return FetchError::Timeout {
-            url: SafeUrl::new(url),
-            seconds: 0.0,
-            attempts: 1,
-        };
-    }
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    FetchError::Network {
-        url: SafeUrl::new(url),
-        message: scrub(&message.replace(url.as_str(), "<url>"), registry),
-        attempts: 1,
+        Err(failed(response.into_status_error().await))
     }
 }
 

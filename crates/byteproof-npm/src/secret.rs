@@ -1,6 +1,8 @@
 //! How to authenticate to a registry; the secrets inside are [`Secret`]s, which never format.
 
+use byteproof_http::Credential;
 pub use byteproof_redact::Secret;
+use url::Url;
 
 /// How to authenticate to one registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,26 +19,11 @@ pub enum Auth {
 }
 
 impl Auth {
-    /// The header value.
-    pub(crate) fn header_value(&self) -> String {
-        use base64::Engine as _;
+    /// The credential, bound to `base`'s origin: it is sent nowhere else.
+    pub(crate) fn credential(&self, base: &Url) -> Credential {
         match self {
-            Auth::Bearer(token) => format!("Bearer {}", token.expose()),
-            Auth::Basic { username, password } => {
-                let raw = format!("{username}:{}", password.expose());
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                )
-            }
-        }
-    }
-
-    /// Every secret string inside, so error texts can be scrubbed of them.
-    pub(crate) fn secrets(&self) -> Vec<&str> {
-        match self {
-            Auth::Bearer(token) => vec![token.expose()],
-            Auth::Basic { password, .. } => vec![password.expose()],
+            Auth::Bearer(token) => Credential::bearer(base, token),
+            Auth::Basic { username, password } => Credential::basic(base, username, password),
         }
     }
 }
@@ -47,14 +34,19 @@ mod tests {
 
     #[test]
     fn secrets_never_format() {
+        let base = Url::parse("https://r.example/npm/").unwrap();
         let auth = Auth::Bearer(Secret::trimmed("s3cr3t-token\n"));
-        assert!(!format!("{auth:?}").contains("s3cr3t"));
-        assert_eq!(auth.header_value(), "Bearer s3cr3t-token");
+        let credential = auth.credential(&base);
+        assert!(!format!("{auth:?} {credential:?}").contains("s3cr3t"));
+        assert_eq!(credential.redact("s3cr3t-token"), "<redacted>");
         let basic = Auth::Basic {
             username: "u".into(),
             password: Secret::new("p"),
         };
-        assert_eq!(basic.header_value(), "Basic dTpw");
         assert!(!format!("{basic:?}").contains("\"p\""));
+        assert_eq!(
+            basic.credential(&base).redact("Basic dTpw"),
+            "Basic <redacted>"
+        );
     }
 }

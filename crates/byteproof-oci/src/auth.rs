@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use byteproof_http::Credential;
+use url::Url;
 
 use crate::reference::{DOCKER_HUB, canonical_registry};
 
@@ -30,12 +32,9 @@ impl Credentials {
         }
     }
 
-    /// The value of an `Authorization: Basic …` header.
-    pub fn basic_header(&self) -> String {
-        format!(
-            "Basic {}",
-            BASE64.encode(format!("{}:{}", self.username, self.password.expose()))
-        )
+    /// These credentials as `Authorization: Basic …`, bound to `origin_of`'s origin.
+    pub(crate) fn credential(&self, origin_of: &Url) -> Credential {
+        Credential::basic(origin_of, &self.username, &self.password)
     }
 }
 
@@ -213,7 +212,9 @@ mod tests {
         let debug = format!("{c:?} {} {:?}", c.password, c.password);
         assert!(!debug.contains("s3cret"), "{debug}");
         assert!(debug.contains("ci"));
-        assert_eq!(c.basic_header(), "Basic Y2k6czNjcmV0");
+        let credential = c.credential(&Url::parse("https://r.example/").unwrap());
+        assert!(!format!("{credential:?}").contains("Y2k6"));
+        assert_eq!(credential.redact("Basic Y2k6czNjcmV0"), "Basic <redacted>");
     }
 
     #[test]

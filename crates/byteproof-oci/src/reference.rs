@@ -103,11 +103,10 @@ impl Digest {
             DigestAlgorithm::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
             DigestAlgorithm::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
         };
-        let mut hex = String::with_capacity(raw.len() * 2);
-        for b in raw {
-            hex.push_str(&format!("{b:02x}"));
+        Self {
+            algorithm,
+            hex: byteproof_hash::hex(&raw),
         }
-        Self { algorithm, hex }
     }
 
     /// The algorithm.

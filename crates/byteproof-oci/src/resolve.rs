@@ -1,240 +1,35 @@
-//! Tag → digest resolution against a registry's `/v2/` API, with anonymous, Bearer-token and
-//! Basic auth.
+//! [`Resolver`]: tag → digest resolution against a registry's `/v2/` API, with anonymous,
+//! Bearer-token and Basic auth.
 //!
 //! The algorithm: `HEAD /v2/<repo>/manifests/<tag>` with the four manifest media types in
 //! `Accept`, digest from `Docker-Content-Digest`; when the header is missing, `GET` and hash the
 //! exact body bytes; when both are available they must agree. With a platform, the index is
 //! fetched and the matching child's digest is returned instead.
+//!
+//! Registries without a URL override are reached over `https://`, except loopback hosts
+//! (`localhost`, `127.0.0.0/8`, `[::1]`), which speak plain HTTP as Docker and crane treat them
+//! ([`Resolver::loopback_over_http`] lists those used), and registries marked insecure.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
-use reqwest::{Method, StatusCode};
-use url::Url;
+use byteproof_http::header::{HeaderMap, WWW_AUTHENTICATE};
+use byteproof_http::{Backoff, Credential, Method, Request, StatusCode};
+use url::{Host, Url};
 
-use crate::auth::{CredentialStore, Credentials, Secret};
+use crate::auth::{CredentialStore, Secret};
 use crate::challenge::parse_challenges;
+use crate::error::ResolveError;
+use crate::manifest::{
+    IndexChild, MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX,
+    Platform, check_media_type, content_type, index_children, select_platform,
+};
 use crate::reference::{Digest, DigestAlgorithm, Reference, canonical_registry};
-
-/// OCI image index.
-pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker manifest list.
-pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker image manifest, schema 2.
-pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// OCI image manifest.
-pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// The four manifest media types this resolver accepts, list types first.
-pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
-    MEDIA_OCI_INDEX,
-    MEDIA_DOCKER_LIST,
-    MEDIA_DOCKER_MANIFEST,
-    MEDIA_OCI_MANIFEST,
-];
+use crate::token::{TokenKey, Tokens};
+use crate::transport::{Fetched, Transport};
 
 const DIGEST_HEADER: &str = "docker-content-digest";
-/// Manifests larger than this are refused (distribution's own limit is 4 MiB).
-const MAX_MANIFEST_BYTES: usize = 4 << 20;
-/// At most this much of an error body is read.
-const MAX_ERROR_BYTES: usize = 64 << 10;
-
-/// A platform selector, `os/arch[/variant]`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Platform {
-    /// `linux`.
-    pub os: String,
-    /// `amd64`, `arm64`.
-    pub architecture: String,
-    /// `v8`, when given.
-    pub variant: Option<String>,
-}
-
-impl std::str::FromStr for Platform {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<&str> = s.split('/').collect();
-        match parts.as_slice() {
-            [os, arch] if !os.is_empty() && !arch.is_empty() => Ok(Self {
-                os: (*os).to_owned(),
-                architecture: (*arch).to_owned(),
-                variant: None,
-            }),
-            [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
-                Ok(Self {
-                    os: (*os).to_owned(),
-                    architecture: (*arch).to_owned(),
-                    variant: Some((*variant).to_owned()),
-                })
-            }
-            _ => Err(format!(
-                "invalid platform {s:?}: expected os/arch or os/arch/variant"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Why a reference could not be resolved.
-#[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
-    /// Transport failure (connect, TLS, timeout, body read).
-    #[error("request to {url} failed")]
-    Http {
-        /// The URL (never carries credentials).
-        url: String,
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The registry answered 404 for the tag or digest.
-    #[error("{reference}: manifest not found at {url}")]
-    NotFound {
-        /// The reference as written by the user, normalised.
-        reference: String,
-        /// The manifest URL.
-        url: String,
-    },
-    /// The registry refused access.
-    #[error("{reference}: access denied by {registry}: {detail}")]
-    Unauthorized {
-        /// The reference.
-        reference: String,
-        /// The registry host.
-        registry: String,
-        /// What happened (no credentials).
-        detail: String,
-    },
-    /// The token endpoint failed.
-    #[error("{reference}: token request to {realm} failed: {detail}")]
-    Token {
-        /// The reference.
-        reference: String,
-        /// The realm URL.
-        realm: String,
-        /// What went wrong.
-        detail: String,
-    },
-    /// HTTP 429: retry later (never a reason to call a pin stale).
-    #[error("{reference}: rate limited by {registry} (HTTP 429){}", retry_after.as_deref().map(|r| format!(", retry after {r}")).unwrap_or_default())]
-    RateLimited {
-        /// The reference.
-        reference: String,
-        /// The registry host.
-        registry: String,
-        /// The `Retry-After` header, if sent.
-        retry_after: Option<String>,
-    },
-    /// Any other non-success status.
-    #[error("{reference}: {url} answered HTTP {status}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
-    Status {
-        /// The reference.
-        reference: String,
-        /// The URL.
-        url: String,
-        /// The status code.
-        status: u16,
-        /// Error codes and messages from the registry's error body.
-        detail: String,
-    },
-    /// `Docker-Content-Digest` disagrees with the hash of the body.
-    #[error(
-        "{reference}: Docker-Content-Digest {header} does not match the manifest body, which hashes to {computed}"
-    )]
-    DigestMismatch {
-        /// The reference.
-        reference: String,
-        /// The header's digest.
-        header: String,
-        /// The body's digest.
-        computed: String,
-    },
-    /// The `Docker-Content-Digest` header is not a digest.
-    #[error("{reference}: unparsable Docker-Content-Digest header {value:?}")]
-    BadDigestHeader {
-        /// The reference.
-        reference: String,
-        /// The raw header.
-        value: String,
-    },
-    /// A manifest type this resolver does not pin (schema 1, artifacts, unknown types).
-    #[error("{reference}: unsupported manifest media type {media_type:?}")]
-    UnsupportedMediaType {
-        /// The reference.
-        reference: String,
-        /// The type.
-        media_type: String,
-    },
-    /// `Content-Type` and the body's `mediaType` disagree.
-    #[error(
-        "{reference}: Content-Type {content_type:?} disagrees with the manifest's mediaType {media_type:?}"
-    )]
-    MediaTypeMismatch {
-        /// The reference.
-        reference: String,
-        /// The header.
-        content_type: String,
-        /// The body field.
-        media_type: String,
-    },
-    /// The manifest body is not the JSON it claims to be.
-    #[error("{reference}: invalid manifest JSON: {detail}")]
-    BadManifest {
-        /// The reference.
-        reference: String,
-        /// What was wrong.
-        detail: String,
-    },
-    /// `--platform` was given and the index has no such platform.
-    #[error("{reference}: no manifest for platform {platform} in the index")]
-    PlatformNotFound {
-        /// The reference.
-        reference: String,
-        /// The requested platform.
-        platform: String,
-    },
-    /// Plain HTTP was needed for a host that is neither loopback nor marked insecure.
-    #[error(
-        "refusing plain HTTP to {host}: allowed only for loopback hosts or registries marked insecure"
-    )]
-    InsecureNotAllowed {
-        /// The host.
-        host: String,
-    },
-    /// The manifest body exceeds the size limit.
-    #[error("{url}: manifest larger than {limit} bytes")]
-    TooLarge {
-        /// The URL.
-        url: String,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// A registry URL override is unusable.
-    #[error("invalid registry URL {url:?}: {detail}")]
-    BadRegistryUrl {
-        /// The URL.
-        url: String,
-        /// Why.
-        detail: String,
-    },
-}
-
-impl ResolveError {
-    /// True for "the thing does not exist" (as opposed to "could not find out").
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::NotFound { .. })
-    }
-}
 
 /// Where a digest came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,16 +61,19 @@ pub struct ResolverConfig {
     /// Canonical registry name (`docker.io`, `ghcr.io`) → base URL to use instead of
     /// `https://<api host>`. Plain `http://` is allowed only for loopback or insecure hosts.
     pub registry_urls: BTreeMap<String, Url>,
-    /// Registries (canonical names or override hosts) allowed over plain HTTP.
+    /// Registries (canonical names or override hosts) allowed over plain HTTP (loopback hosts
+    /// always are).
     pub insecure_registries: BTreeSet<String>,
     /// Credentials by registry.
     pub credentials: CredentialStore,
     /// Resolve to this platform's child manifest instead of the index.
     pub platform: Option<Platform>,
-    /// Per-request timeout.
+    /// Longest time for one request, body included.
     pub timeout: Duration,
-    /// Retries after a 5xx, connect error or timeout (never after 4xx or 429).
+    /// Retries after a network failure, a timeout, a 5xx or a 429.
     pub retries: u32,
+    /// The waits between attempts (exponential with full jitter, `Retry-After` honoured).
+    pub backoff: Backoff,
     /// The `User-Agent` header.
     pub user_agent: String,
 }
@@ -288,7 +86,8 @@ impl Default for ResolverConfig {
             credentials: CredentialStore::new(),
             platform: None,
             timeout: Duration::from_secs(30),
-            retries: 2,
+            retries: 3,
+            backoff: Backoff::default(),
             user_agent: concat!("byteproof/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -302,24 +101,13 @@ impl ResolverConfig {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct TokenKey {
-    registry: String,
-    realm: String,
-    service: String,
-    scope: String,
-}
-
-struct CachedToken {
-    token: Secret,
-    expires: Instant,
-}
-
 /// Resolves references to digests. Cheap to share behind an `Arc`; caches tokens.
 pub struct Resolver {
-    client: reqwest::Client,
+    transport: Transport,
     config: ResolverConfig,
-    tokens: tokio::sync::Mutex<HashMap<TokenKey, CachedToken>>,
+    tokens: Tokens,
+    /// Loopback registries reached over plain HTTP because they are loopback.
+    loopback_http: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -342,44 +130,28 @@ pub enum DigestStatus {
     Missing,
 }
 
-struct Fetched {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Option<Vec<u8>>,
-    url: String,
-}
-
 impl Resolver {
-    /// Builds a resolver. Redirects are followed only within the same host, so an
-    /// `Authorization` header can never leak to another host.
+    /// Builds a resolver. Proxies come from the environment (`byteproof-http`'s policy);
+    /// redirects are followed, with credentials sent only to the registry's (or the token
+    /// realm's) own origin.
     pub fn new(config: ResolverConfig) -> Result<Self, ResolveError> {
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
-            let same_host = attempt.previous().last().is_some_and(|prev| {
-                prev.host_str() == attempt.url().host_str() && prev.port() == attempt.url().port()
-            });
-            if attempt.previous().len() > 5 {
-                attempt.error("too many redirects")
-            } else if same_host {
-                attempt.follow()
-            } else {
-                attempt.stop()
-            }
-        });
-        let client = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .timeout(config.timeout)
-            .redirect(policy)
-            .no_proxy()
-            .build()
-            .map_err(|source| ResolveError::Http {
-                url: String::from("<client>"),
-                source,
-            })?;
         Ok(Self {
-            client,
+            transport: Transport::new(&config)?,
             config,
-            tokens: tokio::sync::Mutex::new(HashMap::new()),
+            tokens: Tokens::default(),
+            loopback_http: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// The loopback registries (`localhost`, `127.0.0.0/8`, `[::1]`) this resolver has reached
+    /// over plain HTTP because they are loopback, so a caller can say so once.
+    pub fn loopback_over_http(&self) -> Vec<String> {
+        self.loopback_http
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The settings.
@@ -393,16 +165,22 @@ impl Resolver {
         let url = match self.config.registry_urls.get(registry) {
             Some(url) => url.clone(),
             None => {
-                let scheme = if self.config.insecure_registries.contains(registry) {
-                    "http"
-                } else {
-                    "https"
-                };
-                let text = format!("{scheme}://{}/", reference.api_host());
-                Url::parse(&text).map_err(|e| ResolveError::BadRegistryUrl {
+                let text = format!("https://{}/", reference.api_host());
+                let mut url = Url::parse(&text).map_err(|e| ResolveError::BadRegistryUrl {
                     url: text,
                     detail: e.to_string(),
-                })?
+                })?;
+                let insecure = self.config.insecure_registries.contains(registry);
+                if insecure || is_loopback(&url) {
+                    let _ = url.set_scheme("http");
+                }
+                if is_loopback(&url) && !insecure {
+                    self.loopback_http
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(registry.to_owned());
+                }
+                url
             }
         };
         self.check_scheme(&url, Some(registry))?;
@@ -419,7 +197,7 @@ impl Resolver {
                     None => host.to_owned(),
                 };
                 let insecure = &self.config.insecure_registries;
-                if is_loopback(host)
+                if is_loopback(url)
                     || insecure.contains(host)
                     || insecure.contains(&host_port)
                     || registry.is_some_and(|r| insecure.contains(r))
@@ -489,7 +267,7 @@ impl Resolver {
             });
         }
         let get = self.send(Method::GET, reference, &target).await?;
-        let body = get.body.unwrap_or_default();
+        let body = get.body;
         let get_header = self.header_digest(reference, &get.headers)?;
         let media_type = check_media_type(reference, &content_type(&get.headers), &body)?;
         let claimed = get_header.or(header_digest);
@@ -537,7 +315,7 @@ impl Resolver {
     ) -> Result<Vec<IndexChild>, ResolveError> {
         let target = reference.tag_or_latest().to_owned();
         let get = self.send(Method::GET, reference, &target).await?;
-        let body = get.body.unwrap_or_default();
+        let body = get.body;
         let media_type = check_media_type(reference, &content_type(&get.headers), &body)?;
         if media_type == MEDIA_OCI_INDEX || media_type == MEDIA_DOCKER_LIST {
             index_children(reference, &body)
@@ -626,11 +404,23 @@ impl Resolver {
         let creds = self.config.credentials.get(registry);
         let scope = reference.pull_scope();
 
+        let bearer_for = |token: &Secret| Credential::bearer(&url, token);
         // Reuse a cached token for this registry's scope, if any, to skip the 401 round trip.
-        let mut auth: Option<Secret> = self.cached_token_for_scope(registry, &scope).await;
+        let mut auth: Option<Credential> = self
+            .tokens
+            .cached(registry, &scope)
+            .await
+            .map(|t| bearer_for(&t));
         let mut retried = false;
         loop {
-            let fetched = self.request(method.clone(), &url, auth.as_ref()).await?;
+            let request = Request::new(method.clone(), &url)
+                .accept(&MANIFEST_MEDIA_TYPES.join(", "))
+                .credential(auth.as_ref());
+            let fetched = self
+                .transport
+                .fetch(&request, MAX_MANIFEST_BYTES)
+                .await
+                .map_err(|e| ResolveError::from_http(e, reference, "manifest"))?;
             let status = fetched.status;
             if status.is_success() {
                 return Ok(fetched);
@@ -667,8 +457,17 @@ impl Resolver {
                                 .param("scope")
                                 .map_or_else(|| scope.clone(), str::to_owned),
                         };
-                        let token = self.token(reference, &key, creds).await?;
-                        auth = Some(Secret::new(format!("Bearer {}", token.expose())));
+                        let realm = key.url().map_err(|detail| ResolveError::Token {
+                            reference: reference_text.clone(),
+                            realm: key.realm.clone(),
+                            detail,
+                        })?;
+                        self.check_scheme(&realm, None)?;
+                        let token = self
+                            .tokens
+                            .get(&self.transport, reference, &key, &realm, creds)
+                            .await?;
+                        auth = Some(bearer_for(&token));
                     } else if challenges.iter().any(|c| c.is("basic")) {
                         let creds = creds.ok_or_else(|| ResolveError::Unauthorized {
                             reference: reference_text.clone(),
@@ -677,7 +476,7 @@ impl Resolver {
                                 "the registry requires credentials (Basic) and none are configured for {registry} in the Docker config"
                             ),
                         })?;
-                        auth = Some(Secret::new(creds.basic_header()));
+                        auth = Some(creds.credential(&url));
                     } else {
                         return Err(ResolveError::Unauthorized {
                             reference: reference_text,
@@ -705,8 +504,8 @@ impl Resolver {
                             status.as_u16()
                         )
                     };
-                    let detail = match error_detail(fetched.body.as_deref()) {
-                        d if d.is_empty() => why,
+                    let detail = match fetched.detail.as_str() {
+                        "" => why,
                         d => format!("{why}: {d}"),
                     };
                     return Err(ResolveError::Unauthorized {
@@ -721,435 +520,32 @@ impl Resolver {
                         url: fetched.url,
                     });
                 }
-                StatusCode::TOO_MANY_REQUESTS => {
-                    let retry_after = fetched
-                        .headers
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    return Err(ResolveError::RateLimited {
-                        reference: reference_text,
-                        registry: registry.to_owned(),
-                        retry_after,
-                    });
-                }
                 _ => {
                     return Err(ResolveError::Status {
                         reference: reference_text,
                         url: fetched.url,
                         status: status.as_u16(),
-                        detail: error_detail(fetched.body.as_deref()),
+                        detail: fetched.detail,
                     });
                 }
             }
         }
     }
-
-    /// One request, retried on 500/502/503/504, connect errors and timeouts.
-    async fn request(
-        &self,
-        method: Method,
-        url: &Url,
-        auth: Option<&Secret>,
-    ) -> Result<Fetched, ResolveError> {
-        let mut attempt: u32 = 0;
-        loop {
-            let result = self.request_once(method.clone(), url, auth).await;
-            let transient = match &result {
-                Ok(fetched) => matches!(fetched.status.as_u16(), 500 | 502 | 503 | 504),
-                Err(ResolveError::Http { source, .. }) => {
-                    source.is_connect() || source.is_timeout()
-                }
-                Err(_) => false,
-            };
-            if !transient || attempt >= self.config.retries {
-                return result;
-            }
-            attempt += 1;
-            tokio::time::sleep(Duration::from_millis(200 * 3u64.pow(attempt - 1))).await;
-        }
-    }
-
-    async fn request_once(
-        &self,
-        method: Method,
-        url: &Url,
-        auth: Option<&Secret>,
-    ) -> Result<Fetched, ResolveError> {
-        let is_get = method == Method::GET;
-        let mut request = self
-            .client
-            .request(method, url.clone())
-            .header(ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
-        if let Some(auth) = auth {
-            let mut value =
-                reqwest::header::HeaderValue::from_str(auth.expose()).map_err(|_| {
-                    ResolveError::Unauthorized {
-                        reference: url.to_string(),
-                        registry: url.host_str().unwrap_or_default().to_owned(),
-                        detail: "credentials contain characters not allowed in an HTTP header"
-                            .to_owned(),
-                    }
-                })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
-        }
-        let http = |source| ResolveError::Http {
-            url: url.to_string(),
-            source,
-        };
-        let response = request.send().await.map_err(http)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let final_url = response.url().to_string();
-        // Error bodies are read for their messages; success bodies only for GET.
-        let body = if is_get || !status.is_success() {
-            let cap = if status.is_success() {
-                MAX_MANIFEST_BYTES
-            } else {
-                MAX_ERROR_BYTES
-            };
-            let mut response = response;
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(http)? {
-                if body.len() + chunk.len() > cap {
-                    if !status.is_success() {
-                        // An error body is only read for its message; keep what fits.
-                        body.extend_from_slice(&chunk[..cap - body.len()]);
-                        break;
-                    }
-                    return Err(ResolveError::TooLarge {
-                        url: url.to_string(),
-                        limit: cap,
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Some(body)
-        } else {
-            None
-        };
-        Ok(Fetched {
-            status,
-            headers,
-            body,
-            url: final_url,
-        })
-    }
-
-    async fn cached_token_for_scope(&self, registry: &str, scope: &str) -> Option<Secret> {
-        let tokens = self.tokens.lock().await;
-        tokens
-            .iter()
-            .find(|(k, v)| k.registry == registry && k.scope == scope && v.expires > Instant::now())
-            .map(|(_, v)| Secret::new(format!("Bearer {}", v.token.expose())))
-    }
-
-    async fn token(
-        &self,
-        reference: &Reference,
-        key: &TokenKey,
-        creds: Option<&Credentials>,
-    ) -> Result<Secret, ResolveError> {
-        if let Some(cached) = self
-            .tokens
-            .lock()
-            .await
-            .get(key)
-            .filter(|t| t.expires > Instant::now())
-        {
-            return Ok(cached.token.clone());
-        }
-        let token_err = |detail: String| ResolveError::Token {
-            reference: reference.to_string(),
-            realm: key.realm.clone(),
-            detail,
-        };
-        let mut url =
-            Url::parse(&key.realm).map_err(|e| token_err(format!("invalid realm URL: {e}")))?;
-        self.check_scheme(&url, None)?;
-        {
-            let mut query = url.query_pairs_mut();
-            if !key.service.is_empty() {
-                query.append_pair("service", &key.service);
-            }
-            for scope in key.scope.split(' ').filter(|s| !s.is_empty()) {
-                query.append_pair("scope", scope);
-            }
-        }
-        let mut request = self.client.get(url.clone());
-        if let Some(creds) = creds {
-            let mut value =
-                reqwest::header::HeaderValue::from_str(&creds.basic_header()).map_err(|_| {
-                    token_err(
-                        "credentials contain characters not allowed in an HTTP header".to_owned(),
-                    )
-                })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
-        }
-        let response = request.send().await.map_err(|source| ResolveError::Http {
-            url: url.to_string(),
-            source,
-        })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|source| ResolveError::Http {
-                url: url.to_string(),
-                source,
-            })?;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(ResolveError::Unauthorized {
-                reference: reference.to_string(),
-                registry: reference.registry().to_owned(),
-                detail: if creds.is_some() {
-                    format!(
-                        "the token service at {} rejected the configured credentials (HTTP {})",
-                        key.realm,
-                        status.as_u16()
-                    )
-                } else {
-                    format!(
-                        "the token service at {} requires credentials (HTTP {})",
-                        key.realm,
-                        status.as_u16()
-                    )
-                },
-            });
-        }
-        if !status.is_success() {
-            return Err(token_err(format!("HTTP {}", status.as_u16())));
-        }
-        #[derive(serde::Deserialize)]
-        struct TokenResponse {
-            token: Option<String>,
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| token_err(format!("response is not token JSON: {e}")))?;
-        let token = parsed
-            .token
-            .filter(|t| !t.is_empty())
-            .or(parsed.access_token.filter(|t| !t.is_empty()))
-            .ok_or_else(|| token_err("response has neither token nor access_token".to_owned()))?;
-        let token = Secret::new(token);
-        // Expire a little early so a token is never sent just as it lapses.
-        let lifetime =
-            Duration::from_secs(parsed.expires_in.unwrap_or(60).max(60).saturating_sub(10));
-        self.tokens.lock().await.insert(
-            key.clone(),
-            CachedToken {
-                token: token.clone(),
-                expires: Instant::now() + lifetime,
-            },
-        );
-        Ok(token)
-    }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
-/// Checks `Content-Type` against the body's `mediaType`; returns the manifest's media type.
-fn check_media_type(
-    reference: &Reference,
-    content_type: &str,
-    body: &[u8],
-) -> Result<String, ResolveError> {
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-        #[serde(rename = "schemaVersion")]
-        schema_version: Option<u32>,
-    }
-    let head: Head = serde_json::from_slice(body).map_err(|e| ResolveError::BadManifest {
-        reference: reference.to_string(),
-        detail: e.to_string(),
-    })?;
-    let unsupported = |media_type: String| ResolveError::UnsupportedMediaType {
-        reference: reference.to_string(),
-        media_type,
-    };
-    if head.schema_version == Some(1) {
-        return Err(unsupported(if content_type.is_empty() {
-            "schemaVersion 1".to_owned()
-        } else {
-            content_type.to_owned()
-        }));
-    }
-    let content_known = MANIFEST_MEDIA_TYPES.contains(&content_type);
-    match head.media_type {
-        Some(media_type) => {
-            if !MANIFEST_MEDIA_TYPES.contains(&media_type.as_str()) {
-                return Err(unsupported(media_type));
-            }
-            if content_known && media_type != content_type {
-                return Err(ResolveError::MediaTypeMismatch {
-                    reference: reference.to_string(),
-                    content_type: content_type.to_owned(),
-                    media_type,
-                });
-            }
-            Ok(media_type)
-        }
-        // OCI manifests may omit mediaType; trust a known Content-Type then.
-        None if content_known => Ok(content_type.to_owned()),
-        None => Err(unsupported(content_type.to_owned())),
-    }
-}
-
-fn select_platform(
-    reference: &Reference,
-    body: &[u8],
-    platform: &Platform,
-) -> Result<(Digest, String), ResolveError> {
-    let wanted = |p: &Platform| {
-        p.os == platform.os
-            && p.architecture == platform.architecture
-            && platform
-                .variant
-                .as_ref()
-                .is_none_or(|v| p.variant.as_ref() == Some(v))
-    };
-    index_children(reference, body)?
-        .into_iter()
-        .find(|child| child.platform.as_ref().is_some_and(wanted))
-        .map(|child| (child.digest, child.media_type))
-        .ok_or_else(|| ResolveError::PlatformNotFound {
-            reference: reference.to_string(),
-            platform: platform.to_string(),
-        })
-}
-
-/// The entries of an index body, attestation manifests skipped.
-fn index_children(reference: &Reference, body: &[u8]) -> Result<Vec<IndexChild>, ResolveError> {
-    let bad = |detail: String| ResolveError::BadManifest {
-        reference: reference.to_string(),
-        detail,
-    };
-    let index: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
-    let manifests = index
-        .get("manifests")
-        .and_then(|m| m.as_array())
-        .ok_or_else(|| bad("index without manifests".to_owned()))?;
-    let mut children = Vec::new();
-    for entry in manifests {
-        let is_attestation = entry
-            .pointer("/annotations/vnd.docker.reference.type")
-            .and_then(|v| v.as_str())
-            .is_some_and(|t| t == "attestation-manifest");
-        if is_attestation {
-            continue;
-        }
-        let field = |name: &str| {
-            entry
-                .get("platform")
-                .and_then(|p| p.get(name))
-                .and_then(|v| v.as_str())
-        };
-        let platform = match (field("os"), field("architecture")) {
-            (Some(os), Some(architecture)) => Some(Platform {
-                os: os.to_owned(),
-                architecture: architecture.to_owned(),
-                variant: field("variant").map(str::to_owned),
-            }),
-            _ => None,
-        };
-        let digest = entry
-            .get("digest")
-            .and_then(|d| d.as_str())
-            .and_then(|d| Digest::parse(d).ok())
-            .ok_or_else(|| bad("index entry without a valid digest".to_owned()))?;
-        let media_type = entry
-            .get("mediaType")
-            .and_then(|m| m.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        children.push(IndexChild {
-            platform,
-            digest,
-            media_type,
-        });
-    }
-    Ok(children)
-}
-
-/// One platform entry of an image index or manifest list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexChild {
-    /// The entry's platform, when it names one.
-    pub platform: Option<Platform>,
-    /// The child manifest's digest.
-    pub digest: Digest,
-    /// The child manifest's media type.
-    pub media_type: String,
-}
-
-/// Registry error bodies: `{"errors":[{"code":"…","message":"…"}]}` → `CODE: message; …`.
-fn error_detail(body: Option<&[u8]>) -> String {
-    #[derive(serde::Deserialize)]
-    struct Errors {
-        errors: Vec<ErrorEntry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct ErrorEntry {
-        code: Option<String>,
-        message: Option<String>,
-    }
-    let Some(body) = body.filter(|b| !b.is_empty()) else {
-        return String::new();
-    };
-    match serde_json::from_slice::<Errors>(body) {
-        Ok(errors) => errors
-            .errors
-            .into_iter()
-            .map(|e| match (e.code, e.message) {
-                (Some(c), Some(m)) => format!("{c}: {m}"),
-                (Some(c), None) => c,
-                (None, Some(m)) => m,
-                (None, None) => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)])
-            .trim()
-            .to_owned(),
+/// `localhost`, `127.0.0.0/8` or `[::1]`: registries Docker and crane reach over plain HTTP.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn platforms_parse() {
-        let p: Platform = "linux/arm64/v8".parse().unwrap();
-        assert_eq!(p.variant.as_deref(), Some("v8"));
-        assert_eq!(p.to_string(), "linux/arm64/v8");
-        assert!("linux".parse::<Platform>().is_err());
-        assert!("linux//".parse::<Platform>().is_err());
-    }
 
     #[test]
     fn plain_http_only_for_loopback_or_insecure() {
@@ -1175,6 +571,10 @@ mod tests {
             resolver.base_url(&quay).unwrap().as_str(),
             "https://quay.io/"
         );
+        assert!(
+            resolver.loopback_over_http().is_empty(),
+            "an explicit http:// override is the user's choice, not a default to announce"
+        );
 
         let mut config = ResolverConfig::default();
         config.insecure_registries.insert("quay.io".to_owned());
@@ -1186,32 +586,33 @@ mod tests {
     }
 
     #[test]
-    fn media_type_checks() {
-        let r = Reference::parse("node").unwrap();
-        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    fn loopback_registries_speak_plain_http_by_default() {
+        let resolver = Resolver::new(ResolverConfig::default()).unwrap();
+        for (reference, base) in [
+            ("localhost:5000/a/b:1", "http://localhost:5000/"),
+            ("LOCALHOST/a", "http://localhost/"),
+            ("127.0.0.1:5000/a", "http://127.0.0.1:5000/"),
+            ("127.1.2.3:5000/a", "http://127.1.2.3:5000/"),
+            ("[::1]:5000/a", "http://[::1]:5000/"),
+            ("localhost.example.com/a", "https://localhost.example.com/"),
+            ("128.0.0.1:5000/a", "https://128.0.0.1:5000/"),
+        ] {
+            let reference = Reference::parse(reference).unwrap();
+            assert_eq!(
+                resolver.base_url(&reference).unwrap().as_str(),
+                base,
+                "{reference}"
+            );
+        }
         assert_eq!(
-            check_media_type(&r, MEDIA_OCI_INDEX, body).unwrap(),
-            MEDIA_OCI_INDEX
+            resolver.loopback_over_http(),
+            [
+                "127.0.0.1:5000",
+                "127.1.2.3:5000",
+                "[::1]:5000",
+                "localhost",
+                "localhost:5000"
+            ]
         );
-        assert!(matches!(
-            check_media_type(&r, MEDIA_DOCKER_LIST, body),
-            Err(ResolveError::MediaTypeMismatch { .. })
-        ));
-        assert!(check_media_type(&r, "", br#"{"schemaVersion":1}"#).is_err());
-        let no_type = br#"{"schemaVersion":2,"config":{}}"#;
-        assert_eq!(
-            check_media_type(&r, MEDIA_OCI_MANIFEST, no_type).unwrap(),
-            MEDIA_OCI_MANIFEST
-        );
-    }
-
-    #[test]
-    fn error_bodies() {
-        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"99"}}]}"#;
-        assert_eq!(
-            error_detail(Some(body)),
-            "MANIFEST_UNKNOWN: manifest unknown"
-        );
-        assert_eq!(error_detail(None), "");
     }
 }

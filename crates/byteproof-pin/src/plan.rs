@@ -360,14 +360,4 @@ fn classify(
     finding
 }
 
-/// `error: cause: cause`, like anyhow's `{:#}`.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use byteproof_http::error_chain;

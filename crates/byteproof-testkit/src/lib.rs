@@ -18,6 +18,9 @@
 //!   the project's reference notes (npm registry, packages API, runners, registration tokens,
 //!   variables, JIT, App tokens, collaborator permission), with per-endpoint [`Fault`]
 //!   injection and a [`Call`] journal that never holds a credential.
+//! - [`TimedServer`]: refuses once, then answers, recording arrival times (for `Retry-After`).
+//! - [`EndlessServer`] (a body that never ends) and [`ForwardProxy`] (a counting forward proxy
+//!   with `CONNECT`), on raw sockets.
 //! - [`ensure_node_tools`]: installs the pinned `verdaccio` and `pnpm` (`npm ci` in `xtask/npm`).
 //!
 //! It prints nothing, except a server's log tail on stderr when a [`Verdaccio`] is dropped
@@ -32,7 +35,9 @@ pub mod http;
 mod node;
 mod npm_path;
 mod packer;
+mod raw_servers;
 mod scripted;
+mod timed;
 mod verdaccio;
 
 pub use fake_registry::{FakeRegistry, RunningFakeRegistry};
@@ -47,7 +52,9 @@ pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
 };
 pub use packer::{PackTool, Packed, Packer};
+pub use raw_servers::{EndlessServer, ForwardProxy};
 pub use scripted::ScriptedServer;
+pub use timed::{TimedServer, http_date_in};
 pub use verdaccio::Verdaccio;
 
 /// Re-exported because [`Reply::json`] and [`Verdaccio::packument`] speak [`serde_json::Value`],

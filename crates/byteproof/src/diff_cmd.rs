@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 use byteproof_diff::{Caps, Compressor, DiffBody, DiffOptions, DiffReport, Layer, Reason};
-use byteproof_npm::{PackageSpec, Registry, SafeUrl};
+use byteproof_npm::{Keep, PackageSpec, Registry, SafeUrl};
 
 use crate::registry_args::{RegistryArgs, Setup, runtime};
 
@@ -113,7 +113,7 @@ impl<'a> Side<'a> {
 fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<Vec<u8>> {
     // Fetched sides are kept whole: the client itself refuses anything over
     // --max-tarball-size, which is what bounds memory here.
-    let keep = u64::MAX;
+    let keep = Keep::Memory { up_to: u64::MAX };
     match Side::parse(text) {
         Side::Stdin => {
             let mut bytes = Vec::new();
@@ -132,7 +132,8 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
                 .block_on(client.tarball(&anonymous, &parsed, keep))
                 .with_context(|| format!("cannot fetch {}", SafeUrl::new(&parsed)))?;
             fetched
-                .bytes
+                .kept
+                .into_bytes()
                 .context("the client did not keep the tarball bytes")
         }
         Side::Registry { name, spec } => {
@@ -150,7 +151,8 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
             });
             let fetched = fetched.with_context(|| format!("cannot fetch {spec} from {name}"))?;
             fetched
-                .bytes
+                .kept
+                .into_bytes()
                 .context("the client did not keep the tarball bytes")
         }
     }

@@ -124,6 +124,11 @@ pub(crate) fn run(args: &PinArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         .build()
         .context("starting the async runtime")?;
     let plans = runtime.block_on(byteproof_pin::plan(&resolver, &sources));
+    for registry in resolver.loopback_over_http() {
+        printer.note(&format!(
+            "{registry} is a loopback registry: plain HTTP, as Docker does"
+        ));
+    }
 
     let mode = if args.check {
         Mode::Check

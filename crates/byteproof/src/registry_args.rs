@@ -49,6 +49,11 @@ pub(crate) struct RegistryArgs {
     /// Largest tarball to read, in bytes [default: 1 GiB, or settings.max-tarball-size].
     #[arg(long, value_name = "BYTES")]
     max_tarball_size: Option<u64>,
+
+    /// Largest packument to read, in bytes [default: 256 MiB]. A registry that serves more
+    /// is a `too-large` error (exit 3), never read further.
+    #[arg(long, value_name = "BYTES")]
+    max_packument_size: Option<u64>,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -126,6 +131,9 @@ impl RegistryArgs {
                 .max_tarball_size
                 .or(settings.max_tarball_size)
                 .unwrap_or(defaults.max_tarball_size),
+            max_packument_size: self
+                .max_packument_size
+                .unwrap_or(defaults.max_packument_size),
             ..defaults
         };
         NpmClient::new(options).map_err(anyhow::Error::msg)
