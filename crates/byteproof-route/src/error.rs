@@ -1,4 +1,7 @@
 //! Why an event payload cannot be routed, and why an association look-up failed.
+//!
+//! Messages do not repeat their source error; walk `source()` (anyhow's `{:#}`) for the whole
+//! story, e.g. "malformed at pull_request.head: missing field `label` at line 30 column 5".
 
 /// An event payload the rules cannot be applied to. Never a silent fallback: the caller
 /// reports it and fails.
@@ -8,13 +11,13 @@ pub enum PayloadError {
     #[error("the event payload is empty")]
     Empty,
     /// Not JSON at all (truncated, binary, trailing garbage).
-    #[error("the event payload is not valid JSON: {0}")]
+    #[error("the event payload is not valid JSON")]
     NotJson(#[source] serde_json::Error),
     /// Valid JSON, but an array, string, number or null rather than an object.
     #[error("the event payload is not a JSON object")]
     NotAnObject,
     /// A field the rules read is missing or has the wrong type.
-    #[error("the event payload is malformed at {path}: {source}")]
+    #[error("the event payload is malformed at {path}")]
     Malformed {
         /// Where, e.g. `pull_request.head`.
         path: String,
@@ -36,7 +39,7 @@ pub enum PayloadError {
 
 /// A failed permission look-up through the forge API.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot look up the permission of {login} on {repository}: {source}")]
+#[error("cannot look up the permission of {login} on {repository}")]
 pub struct ResolveError {
     /// `owner/name` of the base repository.
     pub repository: String,

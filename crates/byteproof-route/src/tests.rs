@@ -64,8 +64,19 @@ fn outcome(decision: Result<Decision, String>, policy: &Policy) -> String {
 fn route(payload: &[u8], event: &str, policy: &Policy) -> String {
     let decision = Event::parse(event, payload)
         .map(|event| decide(&event, policy))
-        .map_err(|e| e.to_string());
+        .map_err(|e| chain(&e));
     outcome(decision, policy)
+}
+
+/// An error and its sources, as the CLI prints them.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    text
 }
 
 #[track_caller]
@@ -347,7 +358,7 @@ fn resolving(name: &str, event: &str, resolver: &FixedResolver) -> Result<Decisi
     decide_resolving(&event, &policy(Some("true")), resolver)
         .now_or_never()
         .expect("the fixed resolver answers at once")
-        .map_err(|e| e.to_string())
+        .map_err(|e| chain(&e))
 }
 
 #[test]
