@@ -1,7 +1,6 @@
 //! What the team decided: which labels each route runs on, which associations are trusted, and
 //! the value of the routing switch.
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::Association;
@@ -91,11 +90,5 @@ impl FromStr for Labels {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
-    }
-}
-
-impl fmt::Display for Labels {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(", "))
     }
 }
