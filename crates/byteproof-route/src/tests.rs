@@ -166,29 +166,18 @@ fn bot_suffix_in_any_case_makes_a_bot() {
 }
 
 #[test]
-fn null_association_is_a_missing_one() {
-    let pr = edited("github/pr-member.json", |v| {
-        v["pull_request"]["author_association"] = Value::Null;
-    });
-    check(
-        &pr,
-        "pull_request",
-        Some("true"),
-        "fallback: author-association",
-    );
-}
-
-#[test]
-fn an_unknown_association_is_untrusted() {
-    let pr = edited("github/pr-member.json", |v| {
-        v["pull_request"]["author_association"] = json!("maintainer");
-    });
-    check(
-        &pr,
-        "pull_request",
-        Some("true"),
-        "fallback: author-association",
-    );
+fn a_null_or_unknown_association_is_untrusted() {
+    for association in [Value::Null, json!("maintainer")] {
+        let pr = edited("github/pr-member.json", |v| {
+            v["pull_request"]["author_association"] = association;
+        });
+        check(
+            &pr,
+            "pull_request",
+            Some("true"),
+            "fallback: author-association",
+        );
+    }
 }
 
 #[test]
