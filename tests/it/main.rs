@@ -11,4 +11,5 @@ mod e2e;
 mod hash;
 mod network;
 mod pin;
+mod route;
 mod support;

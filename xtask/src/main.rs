@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // xtask talks to a person
 
 mod bench;
+mod bench_route;
 mod cleanup_e2e;
 mod demo;
 mod fixtures;
@@ -38,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("demo") => demo::run(&root),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("bench-route") => bench_route::run(&root, args[1..].iter().any(|a| a == "--check")),
         Some("fixtures") => fixtures::run(&root),
         Some("cleanup-e2e") => cleanup_e2e::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") | None => {

@@ -10,6 +10,7 @@ mod pin_cmd;
 mod printer;
 mod registry_args;
 mod report;
+mod route_cmd;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,9 @@ enum Command {
     /// Hash local tarballs (SHA-1, SHA-256, SHA-512 as SRI) in one pass each.
     #[command(after_help = EXIT_CODES_HELP)]
     Hash(hash_cmd::HashArgs),
+    /// Choose a CI job's runner labels from its event payload: self-hosted (trusted) or fallback.
+    #[command(after_help = route_cmd::AFTER_HELP)]
+    Route(route_cmd::RouteArgs),
 }
 
 impl Command {
@@ -61,6 +65,7 @@ impl Command {
             Command::Diff(args) => args.json,
             Command::E2e(args) => args.machine_output(),
             Command::Pin(args) => args.output.format() != report::Format::Table,
+            Command::Route(args) => args.output.format() != report::Format::Table,
         }
     }
 }
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff_cmd::run(args, &printer),
         Command::E2e(args) => e2e_cmd::run(args, &printer),
         Command::Pin(args) => pin_cmd::run(args, &printer),
+        Command::Route(args) => route_cmd::run(args, &printer),
     };
     match result {
         Ok(status) => status.into(),
