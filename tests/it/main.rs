@@ -10,4 +10,5 @@ mod diff;
 mod e2e;
 mod hash;
 mod pin;
+mod stall;
 mod support;
