@@ -10,5 +10,6 @@ mod diff;
 mod e2e;
 mod hash;
 mod pin;
+mod pipes;
 mod stall;
 mod support;
