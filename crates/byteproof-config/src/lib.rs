@@ -92,7 +92,7 @@ pub enum ConfigError {
     /// `--token-file NAME=PATH` names a registry that is not configured.
     #[error(
         "--token-file names registry {name:?}, which is not configured (configured: {}); a token file for it would never be read",
-        configured.join(", ")
+        if configured.is_empty() { "none".to_owned() } else { configured.join(", ") }
     )]
     UnknownTokenFileRegistry {
         /// The name given.
@@ -320,10 +320,10 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
             ));
         }
     }
+    check_token_file_names(&request.token_files, &defs)?;
     if defs.is_empty() {
         return Err(ConfigError::NoRegistries);
     }
-    check_token_file_names(&request.token_files, &defs)?;
 
     let mut registries = Vec::with_capacity(defs.len());
     for (name, url, kind, origin) in defs {

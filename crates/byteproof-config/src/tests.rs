@@ -255,6 +255,15 @@ fn a_token_file_for_no_configured_registry_is_an_error() {
     assert!(err.to_string().contains("(configured: eu, us)"), "{err}");
     assert!(!err.to_string().contains("file-secret"));
 
+    // With no registry configured at all, the token file is still the problem named.
+    let nothing = Request {
+        token_files: vec![("eu".into(), token.clone())],
+        npmrc: Some(write(dir.path(), "rc", "")),
+        ..Default::default()
+    };
+    let err = resolve(&nothing, dir.path(), &env).unwrap_err();
+    assert!(err.to_string().contains("(configured: none)"), "{err}");
+
     let twice = vec![("us".into(), token.clone()), ("us".into(), token.clone())];
     let err = resolve(&request(twice), dir.path(), &env).unwrap_err();
     assert!(
