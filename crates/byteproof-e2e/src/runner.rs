@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 
 use byteproof_compare::{CompareOptions, Verdict, compare};
 use byteproof_config::RegistryKind;
+use byteproof_fs::FileLock;
 use byteproof_hash::{ClaimCheck, check_integrity, check_shasum, hash_bytes};
 use byteproof_npm::{
     Auth, NpmClient, PackageName, PackageSpec, Registry, UnpublishStyle, Unpublished,
 };
 use serde_json::{Value, json};
-
-use byteproof_fs::FileLock;
 
 use crate::graph::{Graph, Status, StepDef, StepOutcome, StepRunner};
 use crate::journal::{Entry, EntryState, Journal, JournalError};

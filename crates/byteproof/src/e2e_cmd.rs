@@ -41,8 +41,9 @@ Registries and tokens: as for `byteproof compare` (see its --help). byteproof.to
 Exit status:
   0  every step passed (or was skipped on request)
   1  a check failed: claim mismatch, divergence, wrong consumer output, failed install
-  2  usage or configuration error
-  3  could not run or verify: a registry refused, network, timeout, interrupted";
+  2  usage or configuration error, stdout could not be written
+  3  could not run or verify: a registry refused, network, timeout, interrupted
+A closed stdout never changes the status; another failed write to stdout gives 2 (or 3).";
 
 /// Arguments of `byteproof e2e`.
 #[derive(Debug, clap::Args)]
