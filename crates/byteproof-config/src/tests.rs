@@ -261,7 +261,8 @@ fn a_token_file_for_no_configured_registry_is_an_error() {
         npmrc: Some(write(dir.path(), "rc", "")),
         ..Default::default()
     };
-    let err = resolve(&nothing, dir.path(), &env).unwrap_err();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let err = resolve(&nothing, elsewhere.path(), &env).unwrap_err();
     assert!(err.to_string().contains("(configured: none)"), "{err}");
 
     let twice = vec![("us".into(), token.clone()), ("us".into(), token.clone())];
