@@ -102,3 +102,46 @@ fn usage_errors_exit_2_with_a_reason() {
         );
     }
 }
+
+#[test]
+fn a_token_file_for_no_configured_registry_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let token = sandbox.write("token", "t0ken-not-shown");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let token_file = format!("nope={}", token.display());
+    let tgz = format!("{}/../../testdata/diff/npm.tgz", env!("CARGO_MANIFEST_DIR"));
+    let registry = ["--registry", "a=http://127.0.0.1:9/"];
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "compare",
+            "left-pad@1.0.0",
+            "--registry",
+            "b=http://127.0.0.1:9/x/",
+        ],
+        vec!["diff", "a:left-pad@1.0.0", &tgz],
+        vec!["diff", &tgz, &tgz],
+        vec!["e2e", "run", "--scope", "acme", "--name", "x"],
+        vec!["e2e", "cleanup", "--scope", "acme", "--name", "x"],
+    ];
+    for case in cases {
+        let mut args = case.clone();
+        args.extend_from_slice(&registry);
+        args.extend_from_slice(&["--token-file", &token_file]);
+        let run = sandbox.run(&args);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("--token-file names registry \"nope\""),
+            "{args:?}: {}",
+            run.stderr
+        );
+        run.assert_absent("t0ken-not-shown");
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+    // Two files and no registry anywhere: the name is still checked.
+    let run = sandbox.run(&["diff", &tgz, &tgz, "--token-file", &token_file]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("(configured: none)"), "{}", run.stderr);
+}

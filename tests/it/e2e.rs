@@ -1,28 +1,33 @@
 //! `byteproof e2e`: full runs against two real Verdaccio registries and the Gitea test double,
-//! a failure injected at each step, a run killed after publishing, and idempotent cleanup.
-//! After every run the throwaway package must be gone from every registry.
+//! a failure injected at each step, runs stopped at a step boundary (killed, interrupted,
+//! timed out, changed under them), concurrent runs sharing a state folder, and idempotent
+//! cleanup. After every run the throwaway package must be gone from every registry.
+//!
+//! A run is stopped at a step boundary from outside, never by a hook in the binary: the Gitea
+//! double sits behind a [`Stall`] proxy that holds the reply to a chosen request (the publish
+//! `PUT`, or the consumer's `npm install`) until the test releases it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use byteproof_testkit::{GiteaDouble, Verdaccio, http};
 use serde_json::Value;
 
+use crate::stall::{Stall, from_npm, is_put};
 use crate::support::{Run, Sandbox, registries};
 
 const SCOPE: &str = "acme";
 /// Gitea refuses names starting with `_`, so the tests use a Gitea-valid name.
 const NAME: &str = "runner-e2e-test";
 const PACKAGE: &str = "@acme/runner-e2e-test";
-const PAUSE_ENV: &str = "BYTEPROOF_E2E_PAUSE_AFTER_PUBLISH";
 
-/// Two Verdaccio registries (a, b) and a Gitea double (g), configured in a sandbox's
-/// byteproof.toml with tokens from the environment.
+/// Two Verdaccio registries (a, b) and a Gitea double (g, behind a [`Stall`] proxy), configured
+/// in a sandbox's byteproof.toml with tokens from the environment. g is published to last.
 struct World {
     verdaccio: Vec<(Verdaccio, String)>,
     gitea: GiteaDouble,
     gitea_token: String,
+    stall: Stall,
     sandbox: Sandbox,
 }
 
@@ -36,6 +41,7 @@ impl World {
         let verdaccio = registries(2);
         let gitea = GiteaDouble::start(SCOPE).unwrap_or_else(|e| panic!("{e:#}"));
         let gitea_token = gitea.add_token(gitea_write);
+        let stall = Stall::start(&gitea.root_url());
         let mut sandbox = Sandbox::new();
         sandbox.write(
             "byteproof.toml",
@@ -45,7 +51,7 @@ impl World {
                  [[registry]]\nname = \"g\"\nurl = \"{}\"\nkind = \"gitea\"\ntoken-env = \"TOKEN_G\"\n",
                 verdaccio[0].0.url(),
                 verdaccio[1].0.url(),
-                gitea.url()
+                stall.url_for(&gitea.url())
             ),
         );
         sandbox
@@ -56,6 +62,7 @@ impl World {
             verdaccio,
             gitea,
             gitea_token,
+            stall,
             sandbox,
         }
     }
@@ -109,30 +116,64 @@ impl World {
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
     }
 
-    /// Starts `byteproof e2e run …` in the background with the pause hook set to `pause`.
-    fn spawn_paused(&self, pause: &Path, extra: &[&str]) -> Child {
-        let home = self.sandbox.path().join("home");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_byteproof"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("BYTEPROOF_") || key.to_ascii_lowercase().starts_with("npm_config_")
-            {
-                command.env_remove(key);
-            }
-        }
-        command
-            .current_dir(self.sandbox.path())
-            .env("HOME", &home)
-            .env("NPM_CONFIG_USERCONFIG", home.join(".npmrc"))
-            .env("TOKEN_A", &self.verdaccio[0].1)
-            .env("TOKEN_B", &self.verdaccio[1].1)
-            .env("TOKEN_G", &self.gitea_token)
-            .env(PAUSE_ENV, pause)
-            .args(["e2e", "run", "--json", "--scope", SCOPE, "--name", NAME])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.spawn().expect("spawn byteproof")
+    /// `(registry, version, state)` of every journal entry, sorted.
+    fn journal_states(&self) -> Vec<(String, String, String)> {
+        let mut states: Vec<_> = self.journal()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let field = |k: &str| e[k].as_str().unwrap().to_owned();
+                (field("registry"), field("version"), field("state"))
+            })
+            .collect();
+        states.sort();
+        states
     }
+
+    /// Starts `byteproof e2e run --json …` in the background.
+    fn spawn(&self, extra: &[&str]) -> Child {
+        let mut args = vec!["e2e", "run", "--json", "--scope", SCOPE, "--name", NAME];
+        args.extend_from_slice(extra);
+        self.sandbox
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn byteproof")
+    }
+
+    /// Starts a run whose publish to g (the last registry) is held after g stored it; returns
+    /// once the run waits for that reply. The journal then says a and b are published and g
+    /// is publishing.
+    fn spawn_held_at_publish(&self, extra: &[&str]) -> (Child, crate::stall::Ticket) {
+        let ticket = self.stall.hold(is_put);
+        let mut child = self.spawn(extra);
+        self.stall.wait_held(ticket, &mut child);
+        (child, ticket)
+    }
+
+    /// Starts a run that is held while the real npm installs from g (the last registry), so
+    /// every consumer folder has its `.npmrc`; returns the run's scratch folder from the
+    /// journal.
+    fn spawn_held_in_consumer(&self) -> (Child, crate::stall::Ticket, PathBuf) {
+        let ticket = self.stall.hold(from_npm);
+        let mut child = self.spawn(&[]);
+        self.stall.wait_held(ticket, &mut child);
+        let folders = self.journal()["folders"].clone();
+        let folders = folders.as_array().unwrap();
+        assert_eq!(folders.len(), 1, "{folders:#?}");
+        let scratch = PathBuf::from(folders[0]["path"].as_str().unwrap());
+        (child, ticket, scratch)
+    }
+}
+
+/// The journal of a run held at g's publish of `version`: a and b published, g publishing.
+fn held_at_publish(version: &str) -> Vec<(String, String, String)> {
+    [("a", "published"), ("b", "published"), ("g", "publishing")]
+        .into_iter()
+        .map(|(r, s)| (r.to_owned(), version.to_owned(), s.to_owned()))
+        .collect()
 }
 
 fn verdaccio_versions(v: &Verdaccio) -> Vec<String> {
@@ -146,27 +187,6 @@ fn verdaccio_versions(v: &Verdaccio) -> Vec<String> {
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
-}
-
-#[track_caller]
-fn wait_for(path: &Path, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !path.exists() {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut stdout = String::new();
-            let mut stderr = String::new();
-            use std::io::Read as _;
-            if let Some(mut s) = child.stdout.take() {
-                let _ = s.read_to_string(&mut stdout);
-            }
-            if let Some(mut s) = child.stderr.take() {
-                let _ = s.read_to_string(&mut stderr);
-            }
-            panic!("byteproof ended ({status}) before publishing:\n{stdout}\n{stderr}");
-        }
-        assert!(Instant::now() < deadline, "no pause file after 120 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn finish(child: Child) -> (i32, Value, String) {
@@ -374,9 +394,9 @@ fn a_failing_pack_gives_3_and_publishes_nothing() {
 #[test]
 fn a_divergent_registry_gives_1_with_a_diff_and_cleans_up() {
     let world = World::new();
-    let pause = world.sandbox.path().join("published");
-    let mut child = world.spawn_paused(&pause, &["--skip", "consumer"]);
-    wait_for(&pause, &mut child);
+    let (child, held) = world.spawn_held_at_publish(&["--skip", "consumer"]);
+    // The journal was written before each publish and after each accepted one.
+    assert_eq!(world.journal_states(), held_at_publish("0.0.1-e2e.1"));
     // The double recomputes its claims from the stored bytes, like Gitea: claims hold, bytes
     // differ from the other registries.
     let other = crate::support::pack(PACKAGE, "0.0.1-e2e.1", byteproof_testkit::PackTool::Pnpm);
@@ -384,7 +404,7 @@ fn a_divergent_registry_gives_1_with_a_diff_and_cleans_up() {
         .gitea
         .replace_bytes(PACKAGE, "0.0.1-e2e.1", &other.bytes)
         .unwrap();
-    std::fs::remove_file(&pause).unwrap();
+    world.stall.release(held);
     let (code, report, stderr) = finish(child);
     assert_eq!(code, 1, "{report:#}\n{stderr}");
     assert_steps(
@@ -412,14 +432,12 @@ fn a_divergent_registry_gives_1_with_a_diff_and_cleans_up() {
 #[test]
 fn a_registry_serving_bytes_against_its_claims_fails_verify_and_cleans_up() {
     let world = World::new();
-    let pause = world.sandbox.path().join("published");
-    let mut child = world.spawn_paused(&pause, &[]);
-    wait_for(&pause, &mut child);
+    let (child, held) = world.spawn_held_at_publish(&[]);
     world.verdaccio[1]
         .0
         .tamper_tarball(PACKAGE, "0.0.1-e2e.1", b"not the published bytes")
         .unwrap();
-    std::fs::remove_file(&pause).unwrap();
+    world.stall.release(held);
     let (code, report, stderr) = finish(child);
     assert_eq!(code, 1, "{report:#}\n{stderr}");
     assert_steps(
@@ -442,9 +460,10 @@ fn a_registry_serving_bytes_against_its_claims_fails_verify_and_cleans_up() {
 #[test]
 fn a_step_that_times_out_gives_3_and_cleanup_still_runs() {
     let world = World::new();
-    let pause = world.sandbox.path().join("published");
-    // Nobody removes the pause file: publish runs out of its 2 s.
-    let child = world.spawn_paused(&pause, &["--step-timeout", "2"]);
+    // g stores the version but its reply never comes: publish runs out of its time, and
+    // cleanup must still remove the version g has although it never said so. (The limit
+    // applies to every step: it leaves the real npm pack time on a loaded machine.)
+    let (child, _held) = world.spawn_held_at_publish(&["--step-timeout", "10"]);
     let (code, report, stderr) = finish(child);
     assert_eq!(code, 3, "{report:#}\n{stderr}");
     assert_steps(
@@ -461,9 +480,7 @@ fn a_step_that_times_out_gives_3_and_cleanup_still_runs() {
 #[test]
 fn ctrl_c_after_publishing_still_cleans_up_and_gives_3() {
     let world = World::new();
-    let pause = world.sandbox.path().join("published");
-    let mut child = world.spawn_paused(&pause, &[]);
-    wait_for(&pause, &mut child);
+    let (child, _held) = world.spawn_held_at_publish(&[]);
     let sent = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -488,23 +505,15 @@ fn ctrl_c_after_publishing_still_cleans_up_and_gives_3() {
 #[test]
 fn a_killed_run_is_cleaned_up_by_e2e_cleanup_and_cleanup_is_idempotent() {
     let world = World::new();
-    let pause = world.sandbox.path().join("published");
-    let mut child = world.spawn_paused(&pause, &[]);
-    wait_for(&pause, &mut child);
+    // Killed while g has stored the version but not yet answered: g's entry says
+    // "publishing", and cleanup must still find and remove the version there.
+    let (mut child, _held) = world.spawn_held_at_publish(&[]);
     child.kill().unwrap(); // SIGKILL: no cleanup step, no chance to react.
     let _ = child.wait();
     for (name, versions) in world.leftovers() {
         assert_eq!(versions, vec!["0.0.1-e2e.1"], "registry {name}");
     }
-    let journal = world.journal();
-    assert_eq!(journal["entries"].as_array().unwrap().len(), 3);
-    assert!(
-        journal["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["state"] == "published")
-    );
+    assert_eq!(world.journal_states(), held_at_publish("0.0.1-e2e.1"));
 
     let first = world.run(&["cleanup", "--json"]);
     first.expect_code(0);
@@ -519,6 +528,8 @@ fn a_killed_run_is_cleaned_up_by_e2e_cleanup_and_cleanup_is_idempotent() {
     );
     world.assert_gone_everywhere();
     assert_eq!(world.journal()["entries"], serde_json::json!([]));
+    assert_eq!(world.journal()["folders"], serde_json::json!([]));
+    assert_no_run_locks(&world);
 
     let second = world.run(&["cleanup"]);
     second.expect_code(0);
@@ -533,6 +544,105 @@ fn a_killed_run_is_cleaned_up_by_e2e_cleanup_and_cleanup_is_idempotent() {
         .run(&["run", "--json", "--only", "publish"])
         .expect_code(0);
     world.assert_gone_everywhere();
+}
+
+#[test]
+fn the_consumers_token_folder_of_a_killed_run_is_removed_by_cleanup() {
+    let world = World::new();
+    let (mut child, _held, scratch) = world.spawn_held_in_consumer();
+    let npmrc = scratch.join("consumer-2/npmrc");
+    let text = std::fs::read_to_string(&npmrc).unwrap();
+    assert!(text.contains(&world.gitea_token), "the token is in it");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&npmrc).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(npmrc.exists(), "kill -9 leaves the token on disk");
+
+    let cleanup = world.run(&["cleanup", "--json"]);
+    cleanup.expect_code(0);
+    let report = cleanup.json();
+    assert_eq!(report["folders"][0]["path"], scratch.display().to_string());
+    assert_eq!(report["folders"][0]["removed"], true, "{report:#}");
+    assert!(!scratch.exists(), "{} is still there", scratch.display());
+    assert_eq!(world.journal()["folders"], serde_json::json!([]));
+    assert_eq!(world.journal()["entries"], serde_json::json!([]));
+    world.assert_gone_everywhere();
+    assert_no_run_locks(&world);
+}
+
+#[test]
+fn a_normal_run_removes_its_token_folder() {
+    let world = World::new();
+    let (child, ticket, scratch) = world.spawn_held_in_consumer();
+    assert!(scratch.join("consumer-2/npmrc").exists());
+    // `e2e cleanup` while the run is in progress leaves it alone: its version and its folder.
+    let during = world.run(&["cleanup", "--json"]);
+    during.expect_code(0);
+    let report = during.json();
+    assert_eq!(report["removals"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["running"].as_array().unwrap().len(), 3, "{report:#}");
+    assert!(scratch.exists());
+    world.stall.release(ticket);
+    let (code, report, stderr) = finish(child);
+    assert_eq!(code, 0, "{report:#}\n{stderr}");
+    let cleanup = step(&report, "cleanup")["evidence"].to_string();
+    assert!(cleanup.contains("removed the scratch folder"), "{cleanup}");
+    assert!(!scratch.exists());
+    assert_eq!(world.journal()["folders"], serde_json::json!([]));
+    assert_no_run_locks(&world);
+}
+
+#[test]
+fn concurrent_runs_sharing_a_state_folder_lose_no_entry() {
+    let world = World::new();
+    // Run A stops with g's publish held; run B starts meanwhile and stops the same way. A
+    // then finishes (its journal changes land while B is held), then B finishes. Each
+    // change is a locked read-modify-write: nothing either run wrote is lost or resurrected.
+    let (a, held_a) = world.spawn_held_at_publish(&["--skip", "consumer"]);
+    let (b, held_b) = world.spawn_held_at_publish(&["--skip", "consumer"]);
+    assert_eq!(
+        world.journal_states().len(),
+        6,
+        "both runs journaled before publishing"
+    );
+    // B reserved a version of its own: two runs never publish the same one.
+    assert!(
+        world
+            .journal_states()
+            .iter()
+            .any(|(_, v, _)| v == "0.0.1-e2e.2")
+    );
+    world.stall.release(held_a);
+    let (code_a, report_a, stderr_a) = finish(a);
+    assert_eq!(code_a, 0, "{report_a:#}\n{stderr_a}");
+    assert_eq!(report_a["version"], "0.0.1-e2e.1");
+    // A's removals are gone; B's entries, written while A ran, are all still there.
+    assert_eq!(world.journal_states(), held_at_publish("0.0.1-e2e.2"));
+    world.stall.release(held_b);
+    let (code_b, report_b, stderr_b) = finish(b);
+    assert_eq!(code_b, 0, "{report_b:#}\n{stderr_b}");
+    assert_eq!(report_b["version"], "0.0.1-e2e.2");
+    assert_eq!(world.journal()["entries"], serde_json::json!([]));
+    assert_eq!(world.journal()["folders"], serde_json::json!([]));
+    world.assert_gone_everywhere();
+    assert_no_run_locks(&world);
+}
+
+/// Every run that ended removed its liveness lock file (or cleanup did).
+#[track_caller]
+fn assert_no_run_locks(world: &World) {
+    let dir = world.sandbox.path().join(".byteproof-state/e2e-runs");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.is_empty(),
+        "run lock files left in {}: {left:?}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -590,6 +700,17 @@ fn usage_errors_and_the_dry_run() {
         bad.stderr
     );
     world.run(&["run", "--skip", "cleanup"]).expect_code(2);
+    // A token file for a registry that is not configured would be ignored: refused instead.
+    let token = world.sandbox.write("token", "t");
+    for command in ["run", "cleanup"] {
+        let run = world.run(&[command, "--token-file", &format!("gg={}", token.display())]);
+        run.expect_code(2);
+        assert!(
+            run.stderr.contains("--token-file names registry \"gg\""),
+            "{}",
+            run.stderr
+        );
+    }
     world.run(&["run", "--only", "nope"]).expect_code(2);
     world.run(&["run", "--tag", "latest"]).expect_code(2);
 }

@@ -11,5 +11,7 @@ mod e2e;
 mod hash;
 mod network;
 mod pin;
+mod pipes;
 mod route;
+mod stall;
 mod support;

@@ -102,6 +102,11 @@ impl Sandbox {
 
     /// Runs `byteproof ARGS` in the sandbox, with no inherited BYTEPROOF_* or npm variables.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("run byteproof"))
+    }
+
+    /// The command [`Sandbox::run`] runs, for tests that spawn it with their own streams.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_byteproof"));
         for (key, _) in std::env::vars() {
             if key.starts_with("BYTEPROOF_")
@@ -115,7 +120,7 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .args(args)
             .envs(self.env.iter().cloned());
-        Run::from(command.output().expect("run byteproof"))
+        command
     }
 }
 

@@ -89,6 +89,20 @@ pub enum ConfigError {
     /// Two registries share a name.
     #[error("registry name {0:?} is used twice")]
     DuplicateName(String),
+    /// `--token-file NAME=PATH` names a registry that is not configured.
+    #[error(
+        "--token-file names registry {name:?}, which is not configured (configured: {}); a token file for it would never be read",
+        if configured.is_empty() { "none".to_owned() } else { configured.join(", ") }
+    )]
+    UnknownTokenFileRegistry {
+        /// The name given.
+        name: String,
+        /// The registries that are configured.
+        configured: Vec<String>,
+    },
+    /// `--token-file` names one registry twice.
+    #[error("--token-file names registry {0:?} twice")]
+    DuplicateTokenFile(String),
 }
 
 /// The kind of registry, which decides e.g. how e2e deletes a version.
@@ -306,6 +320,7 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
             ));
         }
     }
+    check_token_file_names(&request.token_files, &defs)?;
     if defs.is_empty() {
         return Err(ConfigError::NoRegistries);
     }
@@ -337,6 +352,26 @@ pub fn resolve(request: &Request, cwd: &Path, env: &Env<'_>) -> Result<Resolved,
         settings: file.settings,
         config_file: config_path,
     })
+}
+
+/// Every `--token-file` must name a configured registry, once: a token file that would never
+/// be read is a mistake to report, not to ignore (the run would go anonymous).
+fn check_token_file_names(
+    token_files: &[(String, PathBuf)],
+    defs: &[(String, String, RegistryKind, Origin)],
+) -> Result<(), ConfigError> {
+    for (i, (name, _)) in token_files.iter().enumerate() {
+        if token_files[..i].iter().any(|(earlier, _)| earlier == name) {
+            return Err(ConfigError::DuplicateTokenFile(name.clone()));
+        }
+        if !defs.iter().any(|(configured, ..)| configured == name) {
+            return Err(ConfigError::UnknownTokenFileRegistry {
+                name: name.clone(),
+                configured: defs.iter().map(|(n, ..)| n.clone()).collect(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn validate_name(name: &str) -> Result<(), ConfigError> {

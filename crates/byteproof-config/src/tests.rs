@@ -226,6 +226,64 @@ fn token_files_must_be_private() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn a_token_file_for_no_configured_registry_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write(dir.path(), "token", "file-secret\n");
+    chmod(&token, 0o600);
+    let config = write(dir.path(), "byteproof.toml", TOML);
+    let request = |token_files: Vec<(String, PathBuf)>| Request {
+        token_files,
+        config: Some(config.clone()),
+        npmrc: Some(write(dir.path(), "rc", "")),
+        ..Default::default()
+    };
+    let env = env_of(&[("EU_TOKEN", "t")]);
+
+    // A typo in the name: said, with the names that are configured, never ignored.
+    let err = resolve(
+        &request(vec![("ue".into(), token.clone())]),
+        dir.path(),
+        &env,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::UnknownTokenFileRegistry { name, .. } if name == "ue"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("(configured: eu, us)"), "{err}");
+    assert!(!err.to_string().contains("file-secret"));
+
+    // With no registry configured at all, the token file is still the problem named.
+    let nothing = Request {
+        token_files: vec![("eu".into(), token.clone())],
+        npmrc: Some(write(dir.path(), "rc", "")),
+        ..Default::default()
+    };
+    let elsewhere = tempfile::tempdir().unwrap();
+    let err = resolve(&nothing, elsewhere.path(), &env).unwrap_err();
+    assert!(err.to_string().contains("(configured: none)"), "{err}");
+
+    let twice = vec![("us".into(), token.clone()), ("us".into(), token.clone())];
+    let err = resolve(&request(twice), dir.path(), &env).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::DuplicateTokenFile(ref n) if n == "us"),
+        "{err:?}"
+    );
+
+    let resolved = resolve(
+        &request(vec![("us".into(), token.clone())]),
+        dir.path(),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(
+        resolved.registries[1].token_source,
+        Some(TokenSource::File(token))
+    );
+}
+
 #[test]
 fn env_var_names_for_tokens() {
     assert_eq!(token_env_var("gitea-eu"), "BYTEPROOF_TOKEN_GITEA_EU");

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use byteproof_compare::{CompareOptions, Verdict, compare};
 use byteproof_config::RegistryKind;
+use byteproof_fs::FileLock;
 use byteproof_hash::{ClaimCheck, check_integrity, check_shasum, hash_bytes};
 use byteproof_npm::{
     Auth, Keep, NpmClient, PackageName, PackageSpec, Registry, UnpublishStyle, Unpublished,
@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use crate::graph::{Graph, Status, StepDef, StepOutcome, StepRunner};
 use crate::journal::{Entry, EntryState, Journal, JournalError};
 use crate::tools::{PackerKind, Tools, run_tool};
+
+/// The name prefix of every run's scratch folder (cleanup removes nothing else).
+pub const SCRATCH_PREFIX: &str = "byteproof-e2e-";
 
 /// Step names, in order.
 pub const STEPS: [&str; 7] = [
@@ -73,8 +76,6 @@ pub struct E2eOptions {
     pub tools: Tools,
     /// The state folder (journal).
     pub state_dir: PathBuf,
-    /// Test hook: after publishing, create this file and wait until it is removed.
-    pub pause_after_publish: Option<PathBuf>,
 }
 
 /// A problem before any step runs.
@@ -122,7 +123,10 @@ pub struct E2e {
     options: E2eOptions,
     journal: Journal,
     run_id: String,
-    work: tempfile::TempDir,
+    /// This run's liveness lock ([`Journal::claim_run`]), held until the run is dropped.
+    alive: Option<FileLock>,
+    /// The scratch folder, until the cleanup step removes it.
+    work: Option<tempfile::TempDir>,
     version: Option<semver::Version>,
     package_dir: Option<PathBuf>,
     manifest: Value,
@@ -130,7 +134,8 @@ pub struct E2e {
 }
 
 impl E2e {
-    /// Prepares a run (no network yet).
+    /// Prepares a run (no network yet): claims a run id and records the scratch folder in the
+    /// journal before anything is written into it.
     pub fn new(
         targets: Vec<Target>,
         client: NpmClient,
@@ -146,7 +151,7 @@ impl E2e {
         }
         let journal = Journal::open(&options.state_dir)?;
         let work = tempfile::Builder::new()
-            .prefix("byteproof-e2e-")
+            .prefix(SCRATCH_PREFIX)
             .tempdir()
             .map_err(E2eError::Scratch)?;
         let nanos = std::time::SystemTime::now()
@@ -154,13 +159,16 @@ impl E2e {
             .map_or(0, |d| d.as_nanos());
         let seed = format!("{nanos}-{}-{}", std::process::id(), work.path().display());
         let run_id = hash_bytes(seed.as_bytes()).sha256_hex()[..16].to_owned();
+        let alive = journal.claim_run(&run_id)?;
+        journal.record_folder(&run_id, work.path())?;
         Ok(Self {
             targets,
             client,
             options,
             journal,
             run_id,
-            work,
+            alive: Some(alive),
+            work: Some(work),
             version: None,
             package_dir: None,
             manifest: Value::Null,
@@ -183,6 +191,11 @@ impl E2e {
         self.version.as_ref()
     }
 
+    /// The scratch folder, until cleanup removed it.
+    fn scratch(&self) -> Option<PathBuf> {
+        self.work.as_ref().map(|w| w.path().to_owned())
+    }
+
     fn spec(&self) -> Option<PackageSpec> {
         Some(PackageSpec {
             name: self.options.package.clone(),
@@ -191,13 +204,10 @@ impl E2e {
     }
 
     async fn generate(&mut self) -> StepOutcome {
-        let mut existing: Vec<String> = self
-            .journal
-            .entries()
-            .iter()
-            .filter(|e| e.package == self.options.package.to_string())
-            .map(|e| e.version.clone())
-            .collect();
+        let Some(work) = self.scratch() else {
+            return StepOutcome::with(Status::Error, "no scratch folder", Vec::new());
+        };
+        let mut existing: Vec<String> = Vec::new();
         let mut evidence = Vec::new();
         for target in &self.targets {
             match self
@@ -226,9 +236,18 @@ impl E2e {
                 }
             }
         }
-        let version = next_version(existing.iter().map(String::as_str));
         let name = self.options.package.to_string();
-        let dir = self.work.path().join("package");
+        let version = match self.reserve(&name, &existing) {
+            Ok(version) => version,
+            Err(err) => {
+                return StepOutcome::with(
+                    Status::Error,
+                    format!("cannot reserve a version in the journal: {err}"),
+                    evidence,
+                );
+            }
+        };
+        let dir = work.join("package");
         let manifest = json!({
             "name": name,
             "version": version.to_string(),
@@ -243,13 +262,18 @@ impl E2e {
         let readme = format!(
             "# {name}\n\nThrowaway package published by `byteproof e2e run` and deleted again.\n"
         );
+        let package_json = match serde_json::to_vec_pretty(&manifest) {
+            Ok(json) => json,
+            Err(err) => {
+                return StepOutcome::with(
+                    Status::Error,
+                    format!("cannot serialise package.json: {err}"),
+                    evidence,
+                );
+            }
+        };
         let written = std::fs::create_dir_all(&dir)
-            .and_then(|()| {
-                std::fs::write(
-                    dir.join("package.json"),
-                    serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-                )
-            })
+            .and_then(|()| std::fs::write(dir.join("package.json"), package_json))
             .and_then(|()| std::fs::write(dir.join("index.js"), index))
             .and_then(|()| std::fs::write(dir.join("README.md"), readme));
         if let Err(err) = written {
@@ -266,12 +290,34 @@ impl E2e {
         StepOutcome::passed(format!("{name}@{version}"), evidence)
     }
 
+    /// Picks the next version above every e2e version on the registries (`listed`) and in the
+    /// journal, and reserves it there for every target in one locked change, so a concurrent
+    /// run sharing the state folder picks another.
+    fn reserve(&self, package: &str, listed: &[String]) -> Result<semver::Version, JournalError> {
+        self.journal.update(|contents| {
+            let journaled = contents
+                .entries
+                .iter()
+                .filter(|e| e.package == package)
+                .map(|e| e.version.as_str());
+            let version = next_version(listed.iter().map(String::as_str).chain(journaled));
+            let spec = PackageSpec {
+                name: self.options.package.clone(),
+                version: version.clone(),
+            };
+            for target in &self.targets {
+                contents.record(self.journal_entry(target, &spec, EntryState::Reserved));
+            }
+            version
+        })
+    }
+
     async fn pack(&mut self) -> StepOutcome {
-        let Some(dir) = self.package_dir.clone() else {
+        let (Some(dir), Some(work)) = (self.package_dir.clone(), self.scratch()) else {
             return StepOutcome::with(Status::Error, "no package folder", Vec::new());
         };
-        let out = self.work.path().join("packed");
-        let config = self.work.path().join("pack-npmrc");
+        let out = work.join("packed");
+        let config = work.join("pack-npmrc");
         if let Err(err) = std::fs::create_dir_all(&out).and_then(|()| {
             std::fs::write(&config, "update-notifier=false\nfund=false\naudit=false\n")
         }) {
@@ -298,13 +344,22 @@ impl E2e {
                 Vec::new(),
             );
         }
-        let tgzs: Vec<PathBuf> = std::fs::read_dir(&out)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let tgzs: Vec<PathBuf> = match std::fs::read_dir(&out).and_then(|d| {
+            d.map(|e| e.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+        }) {
+            Ok(paths) => paths
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+                .collect(),
+            Err(err) => {
+                return StepOutcome::with(
+                    Status::Error,
+                    format!("cannot list {}: {err}", out.display()),
+                    Vec::new(),
+                );
+            }
+        };
         let [path] = tgzs.as_slice() else {
             return StepOutcome::with(
                 Status::Error,
@@ -385,13 +440,6 @@ impl E2e {
             }
             if let Err(err) = journaled {
                 failures.push(format!("journal: {err}"));
-            }
-        }
-        if let Some(file) = &self.options.pause_after_publish {
-            if std::fs::write(file, format!("{spec}\n")).is_ok() {
-                while file.exists() {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
             }
         }
         if failures.is_empty() {
@@ -488,12 +536,15 @@ impl E2e {
         let Some(spec) = self.spec() else {
             return StepOutcome::with(Status::Error, "nothing published", Vec::new());
         };
+        let Some(work) = self.scratch() else {
+            return StepOutcome::with(Status::Error, "no scratch folder", Vec::new());
+        };
         let mut evidence = Vec::new();
         let mut status = Status::Passed;
         let mut problems = Vec::new();
         for (i, target) in self.targets.iter().enumerate() {
             let name = &target.registry.name;
-            let dir = self.work.path().join(format!("consumer-{i}"));
+            let dir = work.join(format!("consumer-{i}"));
             match consume(&self.options.tools, target, &spec, &dir).await {
                 Ok(Ok(out)) if out == self.run_id => {
                     evidence.push(format!("{name}: npm install {spec} ok; require() → {out}"));
@@ -606,15 +657,45 @@ impl E2e {
         }
     }
 
+    /// Removes this run's version everywhere it may have gone, then the scratch folder (it holds
+    /// the consumer's token). Both always run; the worse outcome wins.
     async fn cleanup(&mut self) -> StepOutcome {
+        let mut outcome = self.remove_version().await;
+        match self.remove_scratch() {
+            Ok(line) => outcome.evidence.push(line),
+            Err(problem) => {
+                outcome.status = Status::worst([outcome.status, Status::Error]);
+                outcome.message = format!("{}; {problem}", outcome.message);
+            }
+        }
+        outcome
+    }
+
+    async fn remove_version(&mut self) -> StepOutcome {
         let Some(spec) = self.spec() else {
             return StepOutcome::passed("nothing was published", Vec::new());
         };
-        let published: BTreeSet<String> = self
-            .journal
-            .entries()
+        let (package, version) = (spec.name.to_string(), spec.version.to_string());
+        let is_mine = |e: &Entry| e.package == package && e.version == version;
+        // Reservations were never published anywhere: forget them without asking.
+        let forgotten = self.journal.update(|c| {
+            c.entries.retain(|e| {
+                !(is_mine(e) && e.run == self.run_id && e.state == EntryState::Reserved)
+            });
+        });
+        let entries = match forgotten.and_then(|()| self.journal.entries()) {
+            Ok(entries) => entries,
+            Err(err) => {
+                return StepOutcome::with(
+                    Status::Error,
+                    format!("cannot read the journal, so nothing was removed: {err}"),
+                    Vec::new(),
+                );
+            }
+        };
+        let published: BTreeSet<String> = entries
             .iter()
-            .filter(|e| e.package == spec.name.to_string() && e.version == spec.version.to_string())
+            .filter(|e| is_mine(e))
             .map(|e| e.registry.clone())
             .collect();
         if published.is_empty() {
@@ -626,8 +707,36 @@ impl E2e {
             .filter(|t| published.contains(&t.registry.name))
             .cloned()
             .collect();
-        let results = remove_everywhere(&self.client, &targets, &spec, &mut self.journal).await;
+        let results = remove_everywhere(&self.client, &targets, &spec, &self.journal).await;
         outcome_of(&results)
+    }
+
+    /// Removes the scratch folder and forgets it in the journal.
+    fn remove_scratch(&mut self) -> Result<String, String> {
+        let Some(work) = self.work.take() else {
+            return Ok("the scratch folder was already removed".to_owned());
+        };
+        let path = work.path().to_owned();
+        work.close().map_err(|err| {
+            format!(
+                "cannot remove the scratch folder {} (it holds the consumer's token): {err}",
+                path.display()
+            )
+        })?;
+        self.journal
+            .forget_folder(&path)
+            .map_err(|err| format!("journal: {err}"))?;
+        Ok(format!("removed the scratch folder {}", path.display()))
+    }
+}
+
+impl Drop for E2e {
+    fn drop(&mut self) {
+        // The run is over: its liveness lock file goes (a leftover one is harmless; cleanup
+        // sweeps it).
+        if let Some(alive) = self.alive.take() {
+            let _ = alive.remove();
+        }
     }
 }
 
@@ -721,10 +830,9 @@ async fn consume(
             install.tail
         )));
     }
-    let script = format!(
-        "process.stdout.write(String(require({}).runId))",
-        serde_json::to_string(&spec.name.to_string()).unwrap_or_default()
-    );
+    let quoted = serde_json::to_string(&spec.name.to_string())
+        .map_err(|e| format!("cannot quote the package name for node: {e}"))?;
+    let script = format!("process.stdout.write(String(require({quoted}).runId))");
     let node = run_tool(&tools.node, &["-e", &script], &project, &[], &scrub).await?;
     if !node.ok {
         return Ok(Err(format!("require() failed: {}", node.tail)));
@@ -787,7 +895,7 @@ pub async fn remove_everywhere(
     client: &NpmClient,
     targets: &[Target],
     spec: &PackageSpec,
-    journal: &mut Journal,
+    journal: &Journal,
 ) -> Vec<Removal> {
     let mut out = Vec::new();
     for target in targets {

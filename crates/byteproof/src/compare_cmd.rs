@@ -33,8 +33,9 @@ Verdicts: identical, divergent, claim-mismatch, incomplete.
 Exit status:
   0  identical: every registry read, every claim holds, all bytes equal
   1  divergent or claim-mismatch
-  2  usage or configuration error
-  3  could not verify: a registry could not be read (and nothing else was wrong)";
+  2  usage or configuration error, stdout could not be written
+  3  could not verify: a registry could not be read (and nothing else was wrong)
+A closed stdout never changes the status; another failed write to stdout gives 2 (or 3).";
 
 /// Arguments of `byteproof compare`.
 #[derive(Debug, clap::Args)]

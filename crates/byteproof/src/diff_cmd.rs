@@ -159,6 +159,7 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
 }
 
 pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    args.registry.check_token_files()?;
     let a = load_side(&args.a, args, printer)?;
     let b = load_side(&args.b, args, printer)?;
     let options = DiffOptions {

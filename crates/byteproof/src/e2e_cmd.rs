@@ -18,9 +18,6 @@ use crate::printer::{Printer, Style};
 use crate::registry_args::{RegistryArgs, Setup, runtime};
 use crate::report::{Format, OutputArgs};
 
-/// The test hook: after publishing, create this file and wait until it is removed.
-const PAUSE_ENV: &str = "BYTEPROOF_E2E_PAUSE_AFTER_PUBLISH";
-
 pub(crate) const AFTER_HELP: &str = "\
 Steps (a graph; cleanup always runs, also after a failure, a timeout or Ctrl-C):
   generate  the package @SCOPE/NAME at the next unused 0.0.1-e2e.<n>
@@ -32,9 +29,11 @@ Steps (a graph; cleanup always runs, also after a failure, a timeout or Ctrl-C):
   cleanup   delete the version everywhere (npm's sequence; Gitea's version route) and
             verify it is gone
 
-Every publish is recorded in a journal in the state folder before and after it happens;
+Every publish is recorded in a journal in the state folder before and after it happens,
+and so is the run's scratch folder (the consumer's .npmrc in it holds a token);
 `byteproof e2e cleanup` removes what a killed run left behind (--all: every version of
-the e2e package).
+the e2e package). Runs may share a state folder: each reserves its own version, and
+cleanup leaves runs that are still in progress alone.
 
 Registries and tokens: as for `byteproof compare` (see its --help). byteproof.toml's
 `kind = \"gitea\"` selects Gitea's delete route.
@@ -42,8 +41,9 @@ Registries and tokens: as for `byteproof compare` (see its --help). byteproof.to
 Exit status:
   0  every step passed (or was skipped on request)
   1  a check failed: claim mismatch, divergence, wrong consumer output, failed install
-  2  usage or configuration error
-  3  could not run or verify: a registry refused, network, timeout, interrupted";
+  2  usage or configuration error, stdout could not be written
+  3  could not run or verify: a registry refused, network, timeout, interrupted
+A closed stdout never changes the status; another failed write to stdout gives 2 (or 3).";
 
 /// Arguments of `byteproof e2e`.
 #[derive(Debug, clap::Args)]
@@ -340,9 +340,6 @@ fn run_e2e(args: &RunArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             node: args.node.clone(),
         },
         state_dir,
-        pause_after_publish: std::env::var_os(PAUSE_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
     };
     let mut e2e = E2e::new(targets, client, options)?;
     let journal_path = e2e.journal_path().display().to_string();
@@ -490,8 +487,19 @@ struct CleanupJson {
     complete: bool,
     journal: String,
     removals: Vec<RemovalJson>,
+    folders: Vec<FolderJson>,
+    reservations_dropped: usize,
+    running: Vec<String>,
     unknown_registries: Vec<String>,
     errors: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FolderJson {
+    run: String,
+    path: String,
+    removed: bool,
+    problem: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -507,14 +515,17 @@ fn run_cleanup(args: &CleanupArgs, printer: &Printer) -> anyhow::Result<ExitStat
     let package = args.common.package()?;
     let state_dir = args.common.state_dir()?;
     let (targets, client) = args.common.targets(printer)?;
-    let mut journal = Journal::open(&state_dir)?;
+    let journal = Journal::open(&state_dir)?;
     let runtime = runtime()?;
     let report: CleanupReport = runtime.block_on(byteproof_e2e::cleanup(
         &client,
         &targets,
-        &mut journal,
+        &journal,
         args.all.then_some(&package),
     ));
+    let entry_text = |e: &byteproof_e2e::Entry| {
+        format!("{} ({}@{} at {})", e.registry, e.package, e.version, e.url)
+    };
     let json = CleanupJson {
         schema: "byteproof.e2e-cleanup/v1",
         complete: report.complete(),
@@ -530,12 +541,24 @@ fn run_cleanup(args: &CleanupArgs, printer: &Printer) -> anyhow::Result<ExitStat
                 detail: r.detail.clone(),
             })
             .collect(),
-        unknown_registries: report
-            .unknown_registries
+        folders: report
+            .folders
             .iter()
-            .map(|e| format!("{} ({}@{} at {})", e.registry, e.package, e.version, e.url))
+            .map(|f| FolderJson {
+                run: f.run.clone(),
+                path: f.path.display().to_string(),
+                removed: f.problem.is_none(),
+                problem: f.problem.clone(),
+            })
             .collect(),
-        errors: report.list_errors.clone(),
+        reservations_dropped: report.reservations_dropped,
+        running: report
+            .running
+            .iter()
+            .map(|e| format!("{} (run {})", entry_text(e), e.run))
+            .collect(),
+        unknown_registries: report.unknown_registries.iter().map(entry_text).collect(),
+        errors: report.errors.clone(),
     };
     match args.common.output.format() {
         Format::Json => printer.out(&format!("{}\n", serde_json::to_string_pretty(&json)?)),
@@ -550,7 +573,11 @@ fn run_cleanup(args: &CleanupArgs, printer: &Printer) -> anyhow::Result<ExitStat
 
 fn cleanup_text(json: &CleanupJson, printer: &Printer) -> String {
     let mut out = String::new();
-    if json.removals.is_empty() && json.complete {
+    let nothing = json.removals.is_empty()
+        && json.folders.is_empty()
+        && json.running.is_empty()
+        && json.reservations_dropped == 0;
+    if nothing && json.complete {
         out.push_str("nothing to remove: the journal is empty and no e2e versions were found\n");
     }
     for r in &json.removals {
@@ -573,6 +600,27 @@ fn cleanup_text(json: &CleanupJson, printer: &Printer) -> String {
         for d in &r.detail {
             out.push_str(&format!("    {}\n", printer.paint(Style::Dim, d)));
         }
+    }
+    for f in &json.folders {
+        match &f.problem {
+            None => out.push_str(&format!(
+                "removed the scratch folder {} of run {}\n",
+                f.path, f.run
+            )),
+            Some(problem) => out.push_str(&format!(
+                "{}: {problem}\n",
+                printer.paint(Style::Bad, "scratch folder NOT removed")
+            )),
+        }
+    }
+    if json.reservations_dropped > 0 {
+        out.push_str(&format!(
+            "dropped {} reservation(s) of versions that were never published\n",
+            json.reservations_dropped
+        ));
+    }
+    for r in &json.running {
+        out.push_str(&format!("left to the run still in progress: {r}\n"));
     }
     for u in &json.unknown_registries {
         out.push_str(&format!(

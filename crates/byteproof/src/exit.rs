@@ -1,4 +1,6 @@
 //! Exit statuses: the contract with CI, documented in `--help` and the README.
+//!
+//! The order of the variants is their severity: when two apply, the larger wins.
 
 /// How a byteproof run ended. The numeric values are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -7,7 +9,7 @@ pub(crate) enum ExitStatus {
     Success = 0,
     /// 1: verified and different (divergent, claim-mismatch, unpinned, stale …).
     Differs = 1,
-    /// 2: usage or configuration error, unreadable input.
+    /// 2: usage or configuration error, unreadable input, output that could not be written.
     Usage = 2,
     /// 3: could not verify (a registry could not be read, a digest could not be resolved).
     Unverified = 3,
@@ -24,5 +26,7 @@ pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  identical / verified
   1  differs (divergent, claim-mismatch)
-  2  usage or configuration error, unreadable input
-  3  could not verify (fetch failed, version missing, auth refused)";
+  2  usage or configuration error, unreadable input, stdout could not be written
+  3  could not verify (fetch failed, version missing, auth refused)
+A closed stdout (`| head`, `| true`) never changes the status; any other failed
+write to stdout (a full disk) gives 2, or 3 when the run could not verify.";

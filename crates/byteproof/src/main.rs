@@ -81,11 +81,9 @@ fn main() -> ExitCode {
         Command::Pin(args) => pin_cmd::run(args, &printer),
         Command::Route(args) => route_cmd::run(args, &printer),
     };
-    match result {
-        Ok(status) => status.into(),
-        Err(err) => {
-            printer.error(&format!("{err:#}"));
-            ExitStatus::Usage.into()
-        }
-    }
+    let status = result.unwrap_or_else(|err| {
+        printer.error(&format!("{err:#}"));
+        ExitStatus::Usage
+    });
+    printer.finish(status).into()
 }

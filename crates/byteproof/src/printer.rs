@@ -3,11 +3,18 @@
 //! Data goes to stdout, diagnostics to stderr. Colour is on only when the stream is a terminal,
 //! `NO_COLOR` is unset and `TERM` is not `dumb` (or when `--color always` forces it). Progress
 //! bars appear only on a stderr terminal and never with `--json` or `--quiet`.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! Writing never ends the process and never panics. A failed write to stdout is remembered and
+//! later writes are dropped; [`Printer::finish`] folds it into the exit status: a closed pipe
+//! (`| head`, `| true`) changes nothing, any other failure (a full disk) is an error. A failed
+//! write to stderr is ignored: there is nowhere left to say so.
 
 use std::io::{IsTerminal as _, Write as _};
+use std::sync::{Mutex, PoisonError};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::exit::ExitStatus;
 
 /// When to colour output (`--color`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -37,12 +44,24 @@ pub(crate) enum Style {
 }
 
 /// Owns the process's output streams.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Printer {
     color_stdout: bool,
     color_stderr: bool,
     progress: bool,
     quiet: bool,
+    stdout: Mutex<Stdout>,
+}
+
+/// What became of stdout.
+#[derive(Debug)]
+enum Stdout {
+    /// Every write so far went through.
+    Open,
+    /// The reader went away (EPIPE): output disappears, the answer stays.
+    Closed,
+    /// A write failed for another reason; later writes are dropped.
+    Failed(std::io::Error),
 }
 
 impl Printer {
@@ -61,6 +80,7 @@ impl Printer {
             color_stderr: decide(stderr_tty),
             progress: stderr_tty && !quiet && !machine_output,
             quiet,
+            stdout: Mutex::new(Stdout::Open),
         }
     }
 
@@ -69,15 +89,36 @@ impl Printer {
         paint(self.color_stdout, style, text)
     }
 
-    /// Writes data to stdout. A closed pipe (`| head`) ends the process quietly with status 0.
+    /// Writes data to stdout. After a failed write, later writes are dropped; see
+    /// [`Printer::finish`].
     pub(crate) fn out(&self, text: &str) {
+        let mut state = self.stdout.lock().unwrap_or_else(PoisonError::into_inner);
+        if !matches!(*state, Stdout::Open) {
+            return;
+        }
         let mut stdout = std::io::stdout().lock();
         if let Err(err) = stdout
             .write_all(text.as_bytes())
             .and_then(|()| stdout.flush())
         {
-            if err.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
+            *state = if err.kind() == std::io::ErrorKind::BrokenPipe {
+                Stdout::Closed
+            } else {
+                Stdout::Failed(err)
+            };
+        }
+    }
+
+    /// The exit status once all output is written. A closed pipe leaves `status` as it is; any
+    /// other failed write to stdout is reported on stderr and the status becomes at least
+    /// [`ExitStatus::Usage`] (a worse one, [`ExitStatus::Unverified`], is kept).
+    pub(crate) fn finish(&self, status: ExitStatus) -> ExitStatus {
+        let state = self.stdout.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*state {
+            Stdout::Open | Stdout::Closed => status,
+            Stdout::Failed(err) => {
+                self.error(&format!("cannot write to standard output: {err}"));
+                status.max(ExitStatus::Usage)
             }
         }
     }
@@ -85,21 +126,20 @@ impl Printer {
     /// Writes one diagnostic line to stderr (suppressed by `--quiet`).
     pub(crate) fn note(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            to_stderr(format_args!("{text}"));
         }
     }
 
     /// Writes a warning to stderr; shown even with `--quiet`.
     pub(crate) fn warn(&self, text: &str) {
-        eprintln!(
-            "{}: {text}",
-            paint(self.color_stderr, Style::Warn, "warning")
-        );
+        let label = paint(self.color_stderr, Style::Warn, "warning");
+        to_stderr(format_args!("{label}: {text}"));
     }
 
     /// Writes an error to stderr; always shown.
     pub(crate) fn error(&self, text: &str) {
-        eprintln!("{}: {text}", paint(self.color_stderr, Style::Bad, "error"));
+        let label = paint(self.color_stderr, Style::Bad, "error");
+        to_stderr(format_args!("{label}: {text}"));
     }
 
     /// A progress bar on stderr, or a hidden one when progress is off.
@@ -114,6 +154,11 @@ impl Printer {
         bar.set_message(message.to_owned());
         bar
     }
+}
+
+/// One line to stderr; a failure is ignored (unlike `eprintln!`, which panics).
+fn to_stderr(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 fn paint(enabled: bool, style: Style, text: &str) -> String {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use byteproof_config::{Request, ResolvedRegistry, Settings, resolve};
+use byteproof_config::{Request, Resolved, ResolvedRegistry, Settings, resolve};
 use byteproof_npm::{ClientOptions, NpmClient};
 
 use crate::printer::Printer;
@@ -75,19 +75,7 @@ impl RegistryArgs {
     /// Resolves registries and credentials, notes each on stderr (never the token), and builds
     /// the client.
     pub(crate) fn setup(&self, printer: &Printer) -> anyhow::Result<Setup> {
-        let request = Request {
-            registries: self.registries.clone(),
-            token_files: self
-                .token_files
-                .iter()
-                .map(|(n, p)| (n.clone(), PathBuf::from(p)))
-                .collect(),
-            config: self.config.clone(),
-            npmrc: self.npmrc.clone(),
-            allow_insecure_token_files: self.allow_insecure_token_file,
-        };
-        let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let resolved = resolve(&request, &cwd, &|name| std::env::var(name).ok())?;
+        let resolved = self.request_resolved()?;
         for r in &resolved.registries {
             let auth = match &r.token_source {
                 Some(source) => format!("token from {source}"),
@@ -106,9 +94,36 @@ impl RegistryArgs {
         })
     }
 
+    /// Resolves the configuration only to check `--token-file` names, for a run that reads no
+    /// registry (e.g. `diff` of two files): a token file for an unknown registry is an error
+    /// there too, never ignored.
+    pub(crate) fn check_token_files(&self) -> anyhow::Result<()> {
+        if !self.token_files.is_empty() {
+            self.request_resolved()?;
+        }
+        Ok(())
+    }
+
     /// A client from the flags alone (for URL sides, which need no registry configuration).
     pub(crate) fn client_without_config(&self) -> anyhow::Result<NpmClient> {
         self.client(&Settings::default())
+    }
+
+    /// Registries and credentials from the flags, the files and the environment.
+    fn request_resolved(&self) -> anyhow::Result<Resolved> {
+        let request = Request {
+            registries: self.registries.clone(),
+            token_files: self
+                .token_files
+                .iter()
+                .map(|(n, p)| (n.clone(), PathBuf::from(p)))
+                .collect(),
+            config: self.config.clone(),
+            npmrc: self.npmrc.clone(),
+            allow_insecure_token_files: self.allow_insecure_token_file,
+        };
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        Ok(resolve(&request, &cwd, &|name| std::env::var(name).ok())?)
     }
 
     /// A client configured by the flags, then byteproof.toml's `[settings]`, then defaults.
