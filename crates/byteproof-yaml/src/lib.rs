@@ -29,7 +29,7 @@ mod source_map;
 
 use std::ops::Range;
 
-pub use node::{Anchor, Kind, Node, NodeId, Scalar, ScalarStyle, Style, Tag};
+pub use node::{Anchor, Entry, Kind, Node, NodeId, Scalar, ScalarStyle, Style, Tag};
 
 use node::{Content, NodeData};
 use source_map::SourceMap;

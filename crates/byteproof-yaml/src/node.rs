@@ -121,6 +121,18 @@ pub(crate) enum Content {
     Alias { name: String, target: NodeId },
 }
 
+/// A mapping entry from [`Node::merged_entries`].
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The key as written.
+    pub key: Node<'a>,
+    /// The value as written (an alias is not resolved).
+    pub value: Node<'a>,
+    /// For an entry merged in through an alias (`<<: *base`), that alias (the outermost one);
+    /// `None` for the mapping's own entries and those merged from a mapping written in place.
+    pub via_alias: Option<Node<'a>>,
+}
+
 /// A node of a parsed [`Yaml`]: a cheap, copyable cursor with read-only accessors.
 #[derive(Clone, Copy)]
 pub struct Node<'a> {
@@ -303,33 +315,43 @@ impl<'a> Node<'a> {
     /// as go-yaml and therefore act/Gitea read them): the mapping's own entries first, then the
     /// merged mappings' entries whose keys are not already present, earlier merges first. The
     /// `<<` entries themselves are left out. Cyclic or very deep merges are cut off.
-    pub fn merged_entries(&self) -> Vec<(Node<'a>, Node<'a>)> {
-        let mut out: Vec<(Node<'a>, Node<'a>)> = Vec::new();
+    pub fn merged_entries(&self) -> Vec<Entry<'a>> {
+        let mut out: Vec<Entry<'a>> = Vec::new();
         let mut seen_keys: HashSet<&'a str> = HashSet::new();
         let mut visited: HashSet<NodeId> = HashSet::new();
-        // Depth-first in written order: a stack of mappings still to read, reversed.
-        let mut stack: Vec<(Node<'a>, usize)> = vec![(self.resolve(), 0)];
-        while let Some((mapping, depth)) = stack.pop() {
+        // Depth-first in written order: mappings still to read (reversed), each with the first
+        // alias crossed to reach it and its depth.
+        let mut stack: Vec<(Node<'a>, Option<Node<'a>>, usize)> = vec![(self.resolve(), None, 0)];
+        while let Some((mapping, via_alias, depth)) = stack.pop() {
             if depth > MAX_MERGE_DEPTH || !visited.insert(mapping.id) {
                 continue;
             }
-            let mut merges = Vec::new();
+            let mut sources = Vec::new();
             for (key, value) in mapping.entries() {
                 if key.is_merge_key() {
-                    merges.push(value.resolve());
+                    let items: Vec<Node<'a>> = match value.resolve().kind() {
+                        Kind::Sequence => value.resolve().items().collect(),
+                        _ => vec![value],
+                    };
+                    for item in items {
+                        let via = via_alias.or(item.alias_target().map(|_| item));
+                        let item = item.resolve();
+                        if item.kind() == Kind::Mapping {
+                            sources.push((item, via, depth + 1));
+                        }
+                    }
                     continue;
                 }
                 let name = key.resolve().as_str();
                 if name.is_none_or(|name| seen_keys.insert(name)) {
-                    out.push((key, value));
+                    out.push(Entry {
+                        key,
+                        value,
+                        via_alias,
+                    });
                 }
             }
-            let sources = merges.into_iter().flat_map(|merge| match merge.kind() {
-                Kind::Sequence => merge.items().map(|item| item.resolve()).collect(),
-                _ => vec![merge],
-            });
-            let sources: Vec<Node<'a>> = sources.filter(|n| n.kind() == Kind::Mapping).collect();
-            stack.extend(sources.into_iter().rev().map(|n| (n, depth + 1)));
+            stack.extend(sources.into_iter().rev());
         }
         out
     }
@@ -338,8 +360,8 @@ impl<'a> Node<'a> {
     pub fn get_merged(&self, key: &str) -> Option<Node<'a>> {
         self.merged_entries()
             .into_iter()
-            .find(|(k, _)| k.resolve().as_str() == Some(key))
-            .map(|(_, value)| value)
+            .find(|entry| entry.key.resolve().as_str() == Some(key))
+            .map(|entry| entry.value)
     }
 
     /// A plain `<<` key (or one tagged `!!merge`).

@@ -252,14 +252,18 @@ fn paths_aliases_and_merge_keys() {
     let root = yaml.documents().next().unwrap();
     let container = root.at(&["jobs", "a", "container"]).unwrap();
     assert_eq!(container.get("image").map(|n| n.text()), None);
-    let merged: Vec<(&str, &str)> = container
+    let merged: Vec<(&str, &str, Option<&str>)> = container
         .merged_entries()
         .iter()
-        .map(|(k, v)| (k.text(), v.text()))
+        .map(|e| (e.key.text(), e.value.text(), e.via_alias.map(|a| a.text())))
         .collect();
     assert_eq!(
         merged,
-        [("options", "y"), ("image", "node:20"), ("env", "1")]
+        [
+            ("options", "y", None),
+            ("image", "node:20", Some("*base")),
+            ("env", "1", Some("*other"))
+        ]
     );
     assert_eq!(container.get_merged("image").unwrap().line(), 2);
     assert_eq!(root.at(&["jobs", "b", "image"]).unwrap().text(), "node:20");
