@@ -3,7 +3,9 @@
 //!
 //! Locations: `jobs.<id>.container` (a string or a mapping's `image`),
 //! `jobs.<id>.services.<name>.image`, `jobs.<id>.steps[*].uses: docker://…`, and act_runner's
-//! `runner.labels` entries `<label>:docker://<image>`, in every document of the stream.
+//! `runner.labels` entries `<label>:docker://<image>`, in every document of the stream. When a
+//! job's container or service image is `${{ matrix.KEY }}`, the values of `KEY` in the job's
+//! `strategy.matrix` (its list, `include` and `exclude` entries) are references too.
 
 use std::fmt;
 use std::ops::Range;
@@ -37,6 +39,14 @@ pub enum Location {
         /// The job id.
         job: String,
     },
+    /// A value of `jobs.<job>.strategy.matrix` that the job's container or a service image is
+    /// written as (`${{ matrix.KEY }}`).
+    Matrix {
+        /// The job id.
+        job: String,
+        /// The path inside the matrix: `KEY[i]`, `include[i].KEY` or `exclude[i].KEY`.
+        path: String,
+    },
     /// `jobs.<job>.steps[<index>].uses: docker://…`.
     StepUses {
         /// The job id.
@@ -62,6 +72,7 @@ impl fmt::Display for Location {
             Self::Services { job } => write!(f, "jobs.{job}.services"),
             Self::Service { job, service } => write!(f, "jobs.{job}.services.{service}.image"),
             Self::Steps { job } => write!(f, "jobs.{job}.steps"),
+            Self::Matrix { job, path } => write!(f, "jobs.{job}.strategy.matrix.{path}"),
             Self::StepUses { job, step } => write!(f, "jobs.{job}.steps[{step}].uses"),
             Self::RunnerLabels => write!(f, "runner.labels"),
             Self::RunnerLabel {
@@ -161,6 +172,7 @@ pub fn locate_in(yaml: &Yaml) -> Vec<FoundImage> {
     let mut walker = Walker {
         yaml,
         found: Vec::new(),
+        matrix_keys: Vec::new(),
     };
     for root in yaml.documents() {
         walker.document(Reached::root(root));
@@ -282,6 +294,8 @@ impl Form {
 struct Walker<'y> {
     yaml: &'y Yaml,
     found: Vec<FoundImage>,
+    /// The matrix keys the current job's images are written as (`${{ matrix.KEY }}`).
+    matrix_keys: Vec<String>,
 }
 
 impl<'y> Walker<'y> {
@@ -320,6 +334,43 @@ impl<'y> Walker<'y> {
         }
         if let Some(steps) = body.get("steps") {
             self.steps(job, steps);
+        }
+        let mut keys = std::mem::take(&mut self.matrix_keys);
+        keys.sort();
+        keys.dedup();
+        if let Some(matrix) = body.get("strategy").and_then(|s| s.get("matrix")) {
+            for key in keys {
+                self.matrix(job, matrix, &key);
+            }
+        }
+    }
+
+    /// The values of `strategy.matrix.KEY` for a job whose image is `${{ matrix.KEY }}`: the
+    /// list itself, and `KEY` in every `include` and `exclude` entry (an `exclude` entry only
+    /// matches while it is written like the value, so it is pinned alike).
+    fn matrix(&mut self, job: &str, matrix: Reached<'y>, key: &str) {
+        let location = |path: String| Location::Matrix {
+            job: job.to_owned(),
+            path,
+        };
+        if let Some(values) = matrix.get(key) {
+            if values.node.kind() == Kind::Sequence {
+                for (i, value) in values.items().into_iter().enumerate() {
+                    self.reference(value, location(format!("{key}[{i}]")), Form::Whole);
+                }
+            } else {
+                self.reference(values, location(key.to_owned()), Form::Whole);
+            }
+        }
+        for list in ["include", "exclude"] {
+            let Some(entries) = matrix.get(list) else {
+                continue;
+            };
+            for (i, entry) in entries.items().into_iter().enumerate() {
+                if let Some(value) = entry.get(key) {
+                    self.reference(value, location(format!("{list}[{i}].{key}")), Form::Whole);
+                }
+            }
         }
     }
 
@@ -409,6 +460,9 @@ impl<'y> Walker<'y> {
         };
         let image = &scalar.value[offset..];
         let expression = image.contains("${{");
+        if let Some(key) = matrix_key(image).filter(|_| matches!(form, Form::Whole)) {
+            self.matrix_keys.push(key.to_owned());
+        }
         let site = match node.verbatim() {
             Some(_) => {
                 let span = scalar.content.start + offset..scalar.content.end;
@@ -479,6 +533,17 @@ impl<'y> Walker<'y> {
             placeholder,
         });
     }
+}
+
+/// `KEY` when `value` is exactly `${{ matrix.KEY }}`.
+fn matrix_key(value: &str) -> Option<&str> {
+    let inner = value.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
+    let key = inner.strip_prefix("matrix.")?;
+    let simple = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    simple.then_some(key)
 }
 
 /// The anchor that a rewrite of `node` affects everywhere: the node's own, or that of the
