@@ -287,3 +287,86 @@ fn cyclic_merges_and_self_aliases_end() {
     let b = root.get("b").unwrap();
     assert_eq!(b.items().next().unwrap().resolve().id(), b.id());
 }
+
+/// Invariants over every node of every file of the pin corpus (real and hand-written YAML in
+/// every style): spans lie on character boundaries, tokens start and end as their style says,
+/// anchors and tags are where they are said to be, and no comment lies inside a scalar.
+#[test]
+fn spans_hold_on_the_whole_corpus() {
+    fn walk(node: Node<'_>, all: &mut Vec<usize>) {
+        all.push(node.id().0);
+        for (key, value) in node.entries() {
+            walk(key, all);
+            walk(value, all);
+        }
+        for item in node.items() {
+            walk(item, all);
+        }
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pin");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("testdata/pin") {
+        let path = entry.expect("entry").path();
+        if !path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let Ok(yaml) = Yaml::parse(&text) else {
+            continue;
+        };
+        let mut ids = Vec::new();
+        for doc in yaml.documents() {
+            walk(doc, &mut ids);
+        }
+        for id in ids {
+            let node = yaml.node(NodeId(id));
+            let at = format!("{}: {node:?}", path.display());
+            assert!(text.get(node.span()).is_some(), "{at}");
+            assert_eq!(node.line(), yaml.line(node.span().start), "{at}");
+            if let Some(anchor) = node.anchor() {
+                assert_eq!(
+                    text[anchor.span.clone()],
+                    format!("&{}", anchor.name),
+                    "{at}"
+                );
+            }
+            if let Some(tag) = node.tag() {
+                assert!(text[tag.span.clone()].starts_with('!'), "{at}");
+            }
+            let Some(scalar) = node.scalar() else {
+                continue;
+            };
+            let token = &text[scalar.token.clone()];
+            assert!(text.get(scalar.content.clone()).is_some(), "{at}");
+            assert!(
+                scalar.token.start <= scalar.content.start
+                    && scalar.content.end <= scalar.token.end,
+                "{at}"
+            );
+            let (opens, closes) = match scalar.style {
+                ScalarStyle::SingleQuoted => (token.starts_with('\''), token.ends_with('\'')),
+                ScalarStyle::DoubleQuoted => (token.starts_with('"'), token.ends_with('"')),
+                ScalarStyle::Literal => (token.starts_with('|'), true),
+                ScalarStyle::Folded => (token.starts_with('>'), true),
+                ScalarStyle::Plain => (token.trim_start() == token, token.trim_end() == token),
+            };
+            assert!(opens && closes, "{at}");
+            if node.verbatim().is_some() {
+                assert_eq!(text[scalar.content.clone()], scalar.value, "{at}");
+            }
+            if !scalar.style.is_block() {
+                for line in yaml.line(scalar.token.start)..=yaml.line(scalar.token.end) {
+                    if let Some(comment) = yaml.comment(line) {
+                        let start = comment.as_ptr() as usize - yaml.source().as_ptr() as usize;
+                        assert!(
+                            start >= scalar.token.end || start < scalar.token.start,
+                            "{at}: comment {comment:?} inside"
+                        );
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "{checked} files");
+}
