@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use crate::locate::{FoundImage, Site, locate};
+use crate::locate::{FoundImage, locate};
 
 /// Why edits could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,40 +69,34 @@ pub fn apply_edits(text: &str, edits: &[Edit]) -> Result<String, EditError> {
 
 /// Applies `edits` (spans of references in `found`, which [`crate::locate`] found in `text`)
 /// and reads the result back: the new text must hold the same references at the same places,
-/// with exactly the replaced ones changed. Anything else is an error and nothing is returned
-/// to write.
+/// with exactly the replaced ones changed, and the same unscannable values (whose text may
+/// include a replaced reference). Anything else is an error and nothing is returned to write.
 pub fn rewrite(text: &str, found: &[FoundImage], edits: &[Edit]) -> Result<String, EditError> {
     let updated = apply_edits(text, edits)?;
-    let expected: Vec<(String, String, bool)> = found
+    let expected: Vec<(String, Option<String>)> = found
         .iter()
         .map(|f| {
             let replaced = f
                 .span()
                 .and_then(|span| edits.iter().find(|e| e.span == span));
             let image = replaced.map_or_else(|| f.image.clone(), |e| e.replacement.clone());
-            (
-                f.location.to_string(),
-                image,
-                matches!(f.site, Site::Unscannable { .. }),
-            )
+            (f.location.to_string(), f.span().map(|_| image))
         })
         .collect();
     let again = locate(&updated).map_err(|err| EditError::ReadBack {
         detail: format!("it is not YAML any more ({err})"),
     })?;
-    let got: Vec<(String, String, bool)> = again
+    let got: Vec<(String, Option<String>)> = again
         .iter()
-        .map(|f| {
-            let unscannable = matches!(f.site, Site::Unscannable { .. });
-            (f.location.to_string(), f.image.clone(), unscannable)
-        })
+        .map(|f| (f.location.to_string(), f.span().map(|_| f.image.clone())))
         .collect();
     if got != expected {
+        let show = |(location, image): &(String, Option<String>)| match image {
+            Some(image) => format!("{location} `{image}`"),
+            None => format!("{location} (unscannable)"),
+        };
         let detail = match expected.iter().zip(&got).find(|(want, have)| want != have) {
-            Some((want, have)) => format!(
-                "expected {} `{}`, read {} `{}`",
-                want.0, want.1, have.0, have.1
-            ),
+            Some((want, have)) => format!("expected {}, read {}", show(want), show(have)),
             None => format!("expected {} references, read {}", expected.len(), got.len()),
         };
         return Err(EditError::ReadBack { detail });
