@@ -6,10 +6,10 @@
 //! tokens are therefore read here ([`scan_gap`]): properties (to name anchors and place tags),
 //! comments, indicators, and the block scalar header.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use saphyr_parser::{Event, Parser, ScanError, Span, SpannedEventReceiver};
+use saphyr_parser::{Event, Parser, Span, SpannedEventReceiver};
 
 use crate::node::{Anchor, Content, NodeData, NodeId, Scalar, ScalarStyle, Style, Tag};
 use crate::source_map::SourceMap;
@@ -20,8 +20,15 @@ pub(crate) struct Built {
     pub(crate) documents: Vec<NodeId>,
 }
 
-/// Parses every document of `text` into nodes.
-pub(crate) fn build(text: &str, map: &SourceMap) -> Result<Built, ScanError> {
+/// Why [`build`] failed: where (a byte offset) and what.
+pub(crate) struct BuildError {
+    pub(crate) offset: usize,
+    pub(crate) message: String,
+}
+
+/// Parses every document of `text` into nodes. A mapping with the same key twice is an error,
+/// as YAML requires (and as GitHub and go-yaml refuse it).
+pub(crate) fn build(text: &str, map: &SourceMap) -> Result<Built, BuildError> {
     let mut builder = Builder {
         text,
         map,
@@ -31,8 +38,17 @@ pub(crate) fn build(text: &str, map: &SourceMap) -> Result<Built, ScanError> {
         anchors: HashMap::new(),
         gap_start: 0,
         flow_depth: 0,
+        duplicate_key: None,
     };
-    Parser::new_from_str(text).load(&mut builder, true)?;
+    Parser::new_from_str(text)
+        .load(&mut builder, true)
+        .map_err(|err| BuildError {
+            offset: map.byte(err.marker().index()),
+            message: err.info().to_owned(),
+        })?;
+    if let Some(error) = builder.duplicate_key {
+        return Err(error);
+    }
     Ok(Built {
         nodes: builder.nodes,
         documents: builder.documents,
@@ -44,6 +60,10 @@ struct Open {
     id: NodeId,
     /// For a mapping: the key read, waiting for its value.
     pending_key: Option<NodeId>,
+    /// For a mapping: its scalar keys so far, to find a key given twice: the value, and whether
+    /// it is a plain number, boolean or null (`1` and `'1'` are different keys; `k` and `"k"`
+    /// are not).
+    keys: HashSet<(String, bool)>,
 }
 
 struct Builder<'t> {
@@ -59,6 +79,8 @@ struct Builder<'t> {
     gap_start: usize,
     /// How many flow collections are open.
     flow_depth: usize,
+    /// The first key found twice in one mapping.
+    duplicate_key: Option<BuildError>,
 }
 
 impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
@@ -212,6 +234,7 @@ impl Builder<'_> {
         self.open.push(Open {
             id,
             pending_key: None,
+            keys: HashSet::new(),
         });
         self.gap_start = event.end;
     }
@@ -275,13 +298,51 @@ impl Builder<'_> {
                 Content::Sequence(items) => items.push(id),
                 Content::Mapping(entries) => match open.pending_key.take() {
                     None => open.pending_key = Some(id),
-                    Some(key) => entries.push((key, id)),
+                    Some(key) => {
+                        entries.push((key, id));
+                        let repeated = match &self.nodes[key.0].content {
+                            Content::Scalar(k) if !k.style.is_block() => {
+                                let plain = k.style == ScalarStyle::Plain;
+                                // Merge keys (`<<`) may repeat.
+                                let merge = plain && k.value == "<<";
+                                let identity = (k.value.clone(), plain && !is_string(&k.value));
+                                (!merge && !open.keys.insert(identity)).then(|| k.value.clone())
+                            }
+                            _ => None,
+                        };
+                        if let Some(name) = repeated.filter(|_| self.duplicate_key.is_none()) {
+                            self.duplicate_key = Some(BuildError {
+                                offset: self.nodes[key.0].span.start,
+                                message: format!("duplicate mapping key `{name}`"),
+                            });
+                        }
+                    }
                 },
                 Content::Scalar(_) | Content::Alias { .. } => {}
             },
         }
         id
     }
+}
+
+/// Whether a plain scalar reads as a string in YAML's core schema (not a number, boolean or
+/// null).
+fn is_string(plain: &str) -> bool {
+    let keyword = matches!(
+        plain,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+    );
+    let number = plain.parse::<f64>().is_ok() || plain.starts_with("0x") || plain.starts_with("0o");
+    !keyword && !number
 }
 
 fn scalar_style(style: saphyr_parser::ScalarStyle) -> ScalarStyle {

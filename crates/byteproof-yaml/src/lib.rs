@@ -12,7 +12,8 @@
 //! [`Node::entries`] and [`Node::items`], [`Node::resolve`] for aliases, [`Node::get_merged`] for
 //! go-yaml's merge keys, [`Node::verbatim`] to know whether a scalar's text *is* its value, and
 //! [`Yaml::comment`] for a line's comment (e.g. an opt-out marker). A text that is not YAML is a
-//! [`ParseError`] with a line and column, never an empty document.
+//! [`ParseError`] with a line and column, never an empty document; so is a mapping with the same
+//! key twice (YAML requires unique keys; GitHub and go-yaml refuse them).
 //!
 //! ```
 //! let yaml = byteproof_yaml::Yaml::parse("jobs:\n  a: {container: 'node:20'}  # base\n").unwrap();
@@ -72,14 +73,11 @@ impl Yaml {
     /// Parses every document of `source`.
     pub fn parse(source: &str) -> Result<Self, ParseError> {
         let map = SourceMap::new(source);
-        let built = build::build(source, &map).map_err(|err| {
-            let offset = map.byte(err.marker().index());
-            ParseError {
-                line: map.line(offset),
-                column: map.column(source, offset),
-                offset,
-                message: err.info().to_owned(),
-            }
+        let built = build::build(source, &map).map_err(|err| ParseError {
+            line: map.line(err.offset),
+            column: map.column(source, err.offset),
+            offset: err.offset,
+            message: err.message,
         })?;
         let comments = find_comments(source, &built.nodes);
         Ok(Self {

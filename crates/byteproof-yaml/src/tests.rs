@@ -233,6 +233,9 @@ fn parse_errors_say_where() {
         ("a: *missing\n", 1),
         ("key: 'unterminated\n", 1),
         ("a:\n  - x\n  y: 1\n", 3),
+        ("a: 1\nb: 2\na: 3\n", 3),
+        ("a: {image: x, image: y}\n", 1),
+        ("- k: 1\n  \"k\": 2\n", 2),
     ];
     for (text, line) in cases {
         let err = Yaml::parse(text).expect_err(text);
@@ -243,6 +246,16 @@ fn parse_errors_say_where() {
             format!("line {}, column {}: {}", err.line, err.column, err.message)
         );
     }
+}
+
+#[test]
+fn keys_repeat_only_where_yaml_allows() {
+    let err = Yaml::parse("jobs:\n  a:\n    container: x\n    container: y\n").unwrap_err();
+    assert_eq!((err.line, err.column), (4, 5), "{err}");
+    assert_eq!(err.message, "duplicate mapping key `container`");
+    // Different mappings, a plain and a quoted key, and repeated merge keys are all fine.
+    Yaml::parse("a: {k: 1}\nb: {k: 2}\nc: {1: x, '1': y}\nd:\n  <<: {p: 1}\n  <<: {q: 2}\n")
+        .unwrap();
 }
 
 #[test]
