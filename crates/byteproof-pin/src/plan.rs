@@ -9,9 +9,11 @@ use byteproof_oci::{
     MEDIA_OCI_MANIFEST, Reference, ResolveError, Resolved, Resolver,
 };
 
-use crate::{
-    DigestPart, Edit, FileKind, FoundImage, Location, apply_edits, find_images, pinned_text,
-};
+use byteproof_yaml::ParseError;
+
+use crate::edit::{Edit, EditError, rewrite};
+use crate::locate::{FoundImage, Location, locate};
+use crate::{DigestPart, pinned_text};
 
 /// One input file.
 #[derive(Debug, Clone)]
@@ -20,21 +22,30 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The file's text.
     pub text: String,
-    /// Which grammar applies.
-    pub kind: FileKind,
 }
 
 impl SourceFile {
-    /// A source with its kind detected from the text.
+    /// A source file.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
-        let text = text.into();
-        let kind = FileKind::detect(&text);
         Self {
             path: path.into(),
-            text,
-            kind,
+            text: text.into(),
         }
     }
+}
+
+/// Why a whole file could not be handled; the file is never written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileProblem {
+    /// The text is not YAML, so its references cannot be known.
+    #[error("not valid YAML: {0}")]
+    Unparsable(#[from] ParseError),
+    /// The pinned text could not be made, or did not read back as intended.
+    #[error("not rewritten: {0}")]
+    RewriteFailed(#[from] EditError),
+    /// Writing the file failed.
+    #[error("not written: {0}")]
+    WriteFailed(String),
 }
 
 /// The verdict for one reference.
@@ -56,6 +67,8 @@ pub enum Status {
     Invalid(String),
     /// The registry could not be asked (network, auth, rate limit…).
     Unresolved(String),
+    /// Something stands where a reference belongs that cannot be read or rewritten safely.
+    Unscannable(String),
 }
 
 impl Status {
@@ -70,6 +83,7 @@ impl Status {
             Self::Expression => "expression",
             Self::Invalid(_) => "invalid",
             Self::Unresolved(_) => "unresolved",
+            Self::Unscannable(_) => "unscannable",
         }
     }
 }
@@ -122,12 +136,26 @@ pub struct FilePlan {
     pub updated: String,
     /// Findings in file order.
     pub findings: Vec<Finding>,
+    /// Why the file could not be read or rewritten; it then stays as it is.
+    pub problem: Option<FileProblem>,
 }
 
 impl FilePlan {
     /// Whether writing the plan would change the file.
     pub fn changed(&self) -> bool {
         self.original != self.updated
+    }
+
+    /// Records that the file cannot be rewritten: it keeps its text, and every finding that
+    /// would have changed it says why it did not.
+    pub fn fail_rewrite(&mut self, problem: FileProblem) {
+        self.updated.clone_from(&self.original);
+        for finding in &mut self.findings {
+            if finding.replacement.take().is_some() {
+                finding.error = Some(problem.to_string());
+            }
+        }
+        self.problem = Some(problem);
     }
 }
 
@@ -138,15 +166,22 @@ pub async fn plan(resolver: &Resolver, files: &[SourceFile]) -> Vec<FilePlan> {
         found: FoundImage,
         parsed: Result<(Reference, Option<Digest>, bool), String>,
     }
-    let mut per_file: Vec<(&SourceFile, Vec<Pending>)> = Vec::new();
+    let mut per_file: Vec<(&SourceFile, Result<Vec<Pending>, ParseError>)> = Vec::new();
     let mut tags: BTreeSet<Reference> = BTreeSet::new();
     let mut digests: BTreeSet<(Reference, Digest)> = BTreeSet::new();
     for file in files {
+        let located = match locate(&file.text) {
+            Ok(located) => located,
+            Err(err) => {
+                per_file.push((file, Err(err)));
+                continue;
+            }
+        };
         let mut pending = Vec::new();
-        for found in find_images(&file.text, file.kind) {
+        for found in located {
             let parsed = parse_found(&found);
             if let Ok((reference, digest, _)) = &parsed {
-                if !found.ignored && !found.expression {
+                if !found.ignored && !found.expression && found.unscannable().is_none() {
                     if reference.tag().is_some() || digest.is_none() {
                         tags.insert(reference.clone());
                     }
@@ -157,7 +192,7 @@ pub async fn plan(resolver: &Resolver, files: &[SourceFile]) -> Vec<FilePlan> {
             }
             pending.push(Pending { found, parsed });
         }
-        per_file.push((file, pending));
+        per_file.push((file, Ok(pending)));
     }
 
     let tag_results: BTreeMap<Reference, Result<Resolved, ResolveError>> =
@@ -205,27 +240,39 @@ pub async fn plan(resolver: &Resolver, files: &[SourceFile]) -> Vec<FilePlan> {
     per_file
         .into_iter()
         .map(|(file, pending)| {
-            let findings: Vec<Finding> = pending
+            let mut file_plan = FilePlan {
+                path: file.path.clone(),
+                original: file.text.clone(),
+                updated: file.text.clone(),
+                findings: Vec::new(),
+                problem: None,
+            };
+            let pending = match pending {
+                Ok(pending) => pending,
+                Err(err) => {
+                    file_plan.problem = Some(FileProblem::Unparsable(err));
+                    return file_plan;
+                }
+            };
+            let (found, findings): (Vec<FoundImage>, Vec<Finding>) = pending
                 .into_iter()
-                .map(|p| classify(file, p.found, p.parsed, &lookups))
-                .collect();
+                .map(|p| (p.found.clone(), classify(file, p.found, p.parsed, &lookups)))
+                .unzip();
             let edits: Vec<Edit> = findings
                 .iter()
                 .filter_map(|f| {
-                    f.replacement.as_ref().map(|r| Edit {
-                        span: f.found.span.clone(),
-                        replacement: r.clone(),
+                    Some(Edit {
+                        span: f.found.span()?,
+                        replacement: f.replacement.clone()?,
                     })
                 })
                 .collect();
-            // Spans come from one scan of this text and never overlap.
-            let updated = apply_edits(&file.text, &edits).unwrap_or_else(|_| file.text.clone());
-            FilePlan {
-                path: file.path.clone(),
-                original: file.text.clone(),
-                updated,
-                findings,
+            file_plan.findings = findings;
+            match rewrite(&file.text, &found, &edits) {
+                Ok(updated) => file_plan.updated = updated,
+                Err(err) => file_plan.fail_rewrite(FileProblem::RewriteFailed(err)),
             }
+            file_plan
         })
         .collect()
 }
@@ -234,6 +281,9 @@ pub async fn plan(resolver: &Resolver, files: &[SourceFile]) -> Vec<FilePlan> {
 fn parse_found(found: &FoundImage) -> Result<(Reference, Option<Digest>, bool), String> {
     if found.expression {
         return Err("expression".to_owned());
+    }
+    if let Some(reason) = found.unscannable() {
+        return Err(reason.to_owned());
     }
     let reference = Reference::parse(found.name_and_tag()).map_err(|e| e.to_string())?;
     match found.digest_part() {
@@ -270,6 +320,10 @@ fn classify(
     }
     if finding.found.expression {
         finding.status = Status::Expression;
+        return finding;
+    }
+    if let Some(reason) = finding.found.unscannable() {
+        finding.status = Status::Unscannable(reason.to_owned());
         return finding;
     }
     let (reference, pinned, _placeholder) = match parsed {

@@ -2,15 +2,16 @@
 //! act_runner `config.yaml`, keeping the tag (`name:tag@sha256:…`) and every other byte.
 //!
 //! Modes: write (default), `--dry-run` (unified diff, nothing written) and `--check` (report each
-//! reference as pinned, unpinned, stale or dangling; nothing written). The JSON report
-//! (`byteproof.pin/v1`) has its own types here, separate from the library's.
+//! reference as pinned, unpinned, stale, dangling or unscannable; nothing written). The run's
+//! outcome is decided by `byteproof_pin::outcome`; this module maps it to the exit status. The
+//! JSON report (`byteproof.pin/v1`) has its own types here, separate from the library's.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use byteproof_oci::{CredentialStore, Platform, Resolver, ResolverConfig};
-use byteproof_pin::{FilePlan, Finding, SourceFile, Status};
+use byteproof_pin::{FilePlan, FileProblem, Finding, Mode, Outcome, Site, SourceFile, Status};
 use serde::Serialize;
 
 use crate::exit::ExitStatus;
@@ -20,15 +21,19 @@ use crate::report::{Format, OutputArgs};
 /// Text for `byteproof pin --help`.
 pub(crate) const AFTER_HELP: &str = "\
 Pins jobs.*.container, jobs.*.services.*.image, steps[*].uses: docker://… and act_runner
-runner.labels (label:docker://image) to name:tag@sha256:<index digest>. A line whose comment
-contains `byteproof: ignore` is left alone; `${{ … }}` values are skipped. Credentials come from
-$DOCKER_CONFIG/config.json or ~/.docker/config.json (`auths`).
+runner.labels (label:docker://image) to name:tag@sha256:<index digest>, in any YAML style (block
+or flow, any quoting, anchors and aliases, merge keys, several documents). A value that cannot be
+rewritten in place (a block scalar, a mapping where an image belongs, …) is reported as
+unscannable. A line whose comment contains `byteproof: ignore` is left alone; `${{ … }}` values
+are skipped. Credentials come from $DOCKER_CONFIG/config.json or ~/.docker/config.json (`auths`).
 
 Exit status:
   0  everything pinned (or, with --check, pinned and current)
-  1  --check found unpinned, dangling or (without --allow-stale) stale references;
-     without --check, a reference was left unpinned (e.g. a platform-specific pin whose tag moved)
-  2  usage error, unreadable file, invalid image reference
+  1  --check found unpinned, dangling, unscannable or (without --allow-stale) stale references;
+     without --check, a reference was left unpinned (unscannable, or a platform-specific pin
+     whose tag moved)
+  2  usage error, unreadable file, a file that is not YAML, invalid image reference, or a file
+     that could not be rewritten (it is left as it was)
   3  a digest could not be resolved (network, auth, rate limit)";
 
 /// `byteproof pin` arguments.
@@ -123,7 +128,7 @@ pub(crate) fn run(args: &PinArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let plans = runtime.block_on(byteproof_pin::plan(&resolver, &sources));
+    let mut plans = runtime.block_on(byteproof_pin::plan(&resolver, &sources));
     for registry in resolver.loopback_over_http() {
         printer.note(&format!(
             "{registry} is a loopback registry: plain HTTP, as Docker does"
@@ -137,14 +142,15 @@ pub(crate) fn run(args: &PinArgs, printer: &Printer) -> anyhow::Result<ExitStatu
     } else {
         Mode::Write
     };
-    let status = exit_status(&plans, mode, args.allow_stale);
-
     if mode == Mode::Write {
-        for plan in plans.iter().filter(|p| p.changed()) {
-            byteproof_pin::write_atomic(&plan.path, plan.updated.as_bytes())
-                .with_context(|| format!("writing {}", plan.path.display()))?;
+        for plan in plans.iter_mut().filter(|p| p.changed()) {
+            if let Err(err) = byteproof_fs::write_atomic(&plan.path, plan.updated.as_bytes(), None)
+            {
+                plan.fail_rewrite(FileProblem::WriteFailed(err.to_string()));
+            }
         }
     }
+    let status = exit_status(byteproof_pin::outcome(&plans, mode, args.allow_stale));
 
     match args.output.format() {
         Format::Json => {
@@ -159,6 +165,11 @@ pub(crate) fn run(args: &PinArgs, printer: &Printer) -> anyhow::Result<ExitStatu
             printer.out(&table(&plans, mode, printer));
         }
     }
+    for plan in &plans {
+        if let Some(problem) = &plan.problem {
+            printer.error(&format!("{}: {problem}", plan.path.display()));
+        }
+    }
     for finding in plans.iter().flat_map(|p| &p.findings) {
         if let Some(error) = finding_error(finding) {
             printer.warn(&format!(
@@ -169,23 +180,6 @@ pub(crate) fn run(args: &PinArgs, printer: &Printer) -> anyhow::Result<ExitStatu
         }
     }
     Ok(status)
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Write,
-    DryRun,
-    Check,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Write => "write",
-            Self::DryRun => "dry-run",
-            Self::Check => "check",
-        }
-    }
 }
 
 /// Files to scan: the arguments (folders expanded to their *.yml/*.yaml files, sorted), or the
@@ -236,49 +230,19 @@ fn collect_yaml(dir: &Path, out: &mut BTreeSet<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn exit_status(plans: &[FilePlan], mode: Mode, allow_stale: bool) -> ExitStatus {
-    let findings = || plans.iter().flat_map(|p| &p.findings);
-    if findings().any(|f| matches!(f.status, Status::Invalid(_))) {
-        return ExitStatus::Usage;
-    }
-    match mode {
-        Mode::Check => {
-            let failed = findings().any(|f| match f.status {
-                Status::Unpinned | Status::Dangling => true,
-                Status::Stale => !allow_stale,
-                _ => false,
-            });
-            if failed {
-                ExitStatus::Differs
-            } else if findings().any(|f| matches!(f.status, Status::Unresolved(_))) {
-                ExitStatus::Unverified
-            } else {
-                ExitStatus::Success
-            }
-        }
-        Mode::Write | Mode::DryRun => {
-            let unresolved =
-                findings().any(|f| matches!(f.status, Status::Unresolved(_)) || f.error.is_some());
-            let left_unpinned = findings().any(|f| {
-                matches!(
-                    f.status,
-                    Status::Unpinned | Status::Stale | Status::Dangling
-                ) && f.replacement.is_none()
-            });
-            if unresolved {
-                ExitStatus::Unverified
-            } else if left_unpinned {
-                ExitStatus::Differs
-            } else {
-                ExitStatus::Success
-            }
-        }
+/// The exit status for a run's outcome (the policy itself lives in `byteproof_pin::outcome`).
+fn exit_status(outcome: Outcome) -> ExitStatus {
+    match outcome {
+        Outcome::Pass => ExitStatus::Success,
+        Outcome::Fail => ExitStatus::Differs,
+        Outcome::Invalid => ExitStatus::Usage,
+        Outcome::Unverified => ExitStatus::Unverified,
     }
 }
 
 fn finding_error(f: &Finding) -> Option<String> {
     match &f.status {
-        Status::Invalid(e) | Status::Unresolved(e) => Some(e.clone()),
+        Status::Invalid(e) | Status::Unresolved(e) | Status::Unscannable(e) => Some(e.clone()),
         _ => f.error.clone(),
     }
 }
@@ -302,7 +266,9 @@ fn verdict(f: &Finding, mode: Mode) -> &'static str {
 fn style(status: &Status) -> Style {
     match status {
         Status::Pinned => Style::Ok,
-        Status::Unpinned | Status::Dangling | Status::Invalid(_) => Style::Bad,
+        Status::Unpinned | Status::Dangling | Status::Invalid(_) | Status::Unscannable(_) => {
+            Style::Bad
+        }
         Status::Stale | Status::Unresolved(_) => Style::Warn,
         Status::Ignored | Status::Expression => Style::Dim,
     }
@@ -317,14 +283,15 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
                 .map(move |f| (format!("{}:{}", p.path.display(), f.found.line), f))
         })
         .collect();
-    if rows.is_empty() {
+    let problems = plans.iter().filter(|p| p.problem.is_some()).count();
+    if rows.is_empty() && problems == 0 {
         return "no image references found\n".to_owned();
     }
     let width = rows.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
     let mut out = String::new();
     for (place, f) in &rows {
         let word = verdict(f, mode);
-        let padded = format!("{word:<10}");
+        let padded = format!("{word:<11}");
         let mut line = format!(
             "{}  {place:<width$}  {}",
             printer.paint(style(&f.status), &padded),
@@ -344,7 +311,15 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
             }
             _ => {}
         }
-        if let Some(note) = &f.note {
+        if let Site::Alias {
+            anchor,
+            anchor_line,
+            ..
+        } = &f.found.site
+        {
+            line.push_str(&format!("  (alias of &{anchor}, line {anchor_line})"));
+        }
+        if let Some(note) = f.note.as_deref().or(f.found.unscannable()) {
             line.push_str(&format!("  [{note}]"));
         }
         out.push_str(line.trim_end());
@@ -360,7 +335,13 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
         count("stale"),
         count("dangling")
     ));
-    for other in ["unresolved", "invalid", "ignored", "expression"] {
+    for other in [
+        "unscannable",
+        "unresolved",
+        "invalid",
+        "ignored",
+        "expression",
+    ] {
         let n = count(other);
         if n > 0 {
             out.push_str(&format!(", {n} {other}"));
@@ -370,6 +351,11 @@ fn table(plans: &[FilePlan], mode: Mode, printer: &Printer) -> String {
         Mode::Write => out.push_str(&format!("; {changed} file(s) rewritten\n")),
         Mode::DryRun => out.push_str(&format!("; {changed} file(s) would change\n")),
         Mode::Check => out.push('\n'),
+    }
+    if problems > 0 {
+        out.push_str(&format!(
+            "{problems} file(s) could not be read or rewritten\n"
+        ));
     }
     out
 }
@@ -382,11 +368,14 @@ fn markdown(plans: &[FilePlan], mode: Mode) -> String {
         for f in &plan.findings {
             let target = match (&f.replacement, mode) {
                 (Some(r), Mode::Write | Mode::DryRun) => format!("`{r}`"),
-                _ => f
-                    .current
-                    .as_ref()
-                    .map(|d| format!("`{d}`"))
-                    .unwrap_or_default(),
+                _ => match f.found.unscannable() {
+                    Some(reason) => reason.replace('|', "\\|"),
+                    None => f
+                        .current
+                        .as_ref()
+                        .map(|d| format!("`{d}`"))
+                        .unwrap_or_default(),
+                },
             };
             out.push_str(&format!(
                 "| {} | `{}` | {} | `{}` | `{}` | {} |\n",
@@ -397,6 +386,11 @@ fn markdown(plans: &[FilePlan], mode: Mode) -> String {
                 f.found.image.replace('|', "\\|"),
                 target
             ));
+        }
+    }
+    for plan in plans {
+        if let Some(problem) = &plan.problem {
+            out.push_str(&format!("\n**`{}`**: {problem}\n", plan.path.display()));
         }
     }
     out
@@ -440,6 +434,9 @@ struct FileJson {
     /// Unified diff, in dry-run mode when the file would change.
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<String>,
+    /// Why the file could not be read or rewritten (it is then left as it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
     references: Vec<ReferenceJson>,
 }
 
@@ -451,8 +448,11 @@ struct ReferenceJson {
     image: String,
     /// The normalised reference (registry/repository:tag), when valid.
     reference: Option<String>,
-    /// pinned, unpinned, stale, dangling, ignored, expression, invalid, unresolved.
+    /// pinned, unpinned, stale, dangling, unscannable, ignored, expression, invalid, unresolved.
     status: &'static str,
+    /// For a use through an alias: the anchor whose scalar is rewritten, and its line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alias: Option<AliasJson>,
     /// The digest written in the file.
     pinned: Option<String>,
     /// The digest the tag points at now.
@@ -464,6 +464,12 @@ struct ReferenceJson {
     note: Option<String>,
 }
 
+#[derive(Debug, Serialize)]
+struct AliasJson {
+    anchor: String,
+    line: usize,
+}
+
 impl PinJson {
     fn new(plans: &[FilePlan], mode: Mode, status: ExitStatus) -> Self {
         let files = plans
@@ -472,6 +478,7 @@ impl PinJson {
                 path: plan.path.display().to_string(),
                 changed: plan.changed(),
                 diff: (mode == Mode::DryRun && plan.changed()).then(|| unified_diff(plan)),
+                error: plan.problem.as_ref().map(ToString::to_string),
                 references: plan
                     .findings
                     .iter()
@@ -481,6 +488,17 @@ impl PinJson {
                         image: f.found.image.clone(),
                         reference: f.reference.as_ref().map(ToString::to_string),
                         status: f.status.name(),
+                        alias: match &f.found.site {
+                            Site::Alias {
+                                anchor,
+                                anchor_line,
+                                ..
+                            } => Some(AliasJson {
+                                anchor: anchor.clone(),
+                                line: *anchor_line,
+                            }),
+                            _ => None,
+                        },
                         pinned: f.pinned.as_ref().map(ToString::to_string),
                         current: f.current.as_ref().map(ToString::to_string),
                         replacement: f.replacement.clone(),

@@ -1,5 +1,5 @@
 use byteproof_ocitest::{Format, Registry, TestImage};
-use byteproof_pin::{FileKind, SourceFile, Status, plan};
+use byteproof_pin::{FileProblem, Mode, Outcome, SourceFile, Status, outcome, plan};
 
 use crate::{open_resolver, rt};
 
@@ -85,8 +85,6 @@ fn pins_a_workflow_and_a_runner_config_byte_for_byte() {
         SourceFile::new("ci.yml", WORKFLOW),
         SourceFile::new("config.yaml", RUNNER),
     ];
-    assert_eq!(files[0].kind, FileKind::Workflow);
-    assert_eq!(files[1].kind, FileKind::RunnerConfig);
     let plans = rt().block_on(plan(&resolver, &files));
 
     let expected_workflow = WORKFLOW
@@ -138,7 +136,7 @@ fn pins_a_workflow_and_a_runner_config_byte_for_byte() {
     // Write atomically, then a second pass finds everything pinned and changes nothing.
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ci.yml");
-    byteproof_pin::write_atomic(&path, plans[0].updated.as_bytes()).expect("write");
+    byteproof_fs::write_atomic(&path, plans[0].updated.as_bytes(), None).expect("write");
     let text = std::fs::read_to_string(&path).expect("read back");
     let again = rt().block_on(plan(&resolver, &[SourceFile::new(&path, text)]));
     assert!(!again[0].changed());
@@ -247,4 +245,82 @@ fn platform_specific_pins_are_recognised_and_never_silently_widened() {
         "{finding:?}"
     );
     assert!(!plans[0].changed());
+}
+
+/// Flow collections, an anchor with two alias uses and a literal block scalar: the anchored
+/// scalar is pinned once, each alias use carries the anchor's status (unpinned, then pinned,
+/// then stale), and the block scalar keeps every run failing as unscannable.
+#[test]
+fn aliases_share_their_anchor_status_and_unscannable_values_fail() {
+    let registry = Registry::open();
+    let v1 = registry.push_index("library/node", "20", &TestImage::build("v1", Format::Oci));
+    let postgres = registry.push_index(
+        "library/postgres",
+        "16",
+        &TestImage::build("pg", Format::Oci),
+    );
+    let resolver = open_resolver(&registry);
+    let rt = rt();
+    let text = "x-node: &node node:20  # the build image\njobs:\n  a: {container: *node, services: {db: {image: 'postgres:16'}}}\n  b:\n    container: *node\n    steps: [{uses: \"docker://node:20\"}]\n  c:\n    container:\n      image: |\n        node:20\n";
+    let statuses = |plans: &[byteproof_pin::FilePlan]| -> Vec<&'static str> {
+        plans[0].findings.iter().map(|f| f.status.name()).collect()
+    };
+
+    let plans = rt.block_on(plan(&resolver, &[SourceFile::new("w.yml", text)]));
+    assert_eq!(
+        statuses(&plans),
+        [
+            "unpinned",
+            "unpinned",
+            "unpinned",
+            "unpinned",
+            "unscannable"
+        ]
+    );
+    let pinned = text
+        .replacen("&node node:20", &format!("&node node:20@{v1}"), 1)
+        .replace("'postgres:16'", &format!("'postgres:16@{postgres}'"))
+        .replace("docker://node:20\"", &format!("docker://node:20@{v1}\""));
+    assert_eq!(plans[0].updated, pinned);
+    assert_eq!(outcome(&plans, Mode::Write, false), Outcome::Fail);
+    assert_eq!(outcome(&plans, Mode::Check, false), Outcome::Fail);
+
+    let plans = rt.block_on(plan(&resolver, &[SourceFile::new("w.yml", pinned.clone())]));
+    assert_eq!(
+        statuses(&plans),
+        ["pinned", "pinned", "pinned", "pinned", "unscannable"]
+    );
+    assert!(!plans[0].changed());
+
+    registry.push_index("library/node", "20", &TestImage::build("v2", Format::Oci));
+    let plans = rt.block_on(plan(&resolver, &[SourceFile::new("w.yml", pinned)]));
+    assert_eq!(
+        statuses(&plans),
+        ["stale", "pinned", "stale", "stale", "unscannable"]
+    );
+}
+
+/// A file that is not YAML is a problem of that file, not an empty list; the others are still
+/// planned, and the run's outcome is invalid input.
+#[test]
+fn a_file_that_is_not_yaml_is_reported_and_the_others_still_planned() {
+    let registry = Registry::open();
+    registry.push_index("library/node", "20", &TestImage::build("n", Format::Oci));
+    let resolver = open_resolver(&registry);
+    let files = [
+        SourceFile::new("broken.yml", "jobs:\n  a: {container: node:20\n"),
+        SourceFile::new("good.yml", "jobs:\n  a: {container: node:20}\n"),
+    ];
+    let plans = rt().block_on(plan(&resolver, &files));
+    assert!(
+        matches!(&plans[0].problem, Some(FileProblem::Unparsable(e)) if e.line == 3),
+        "{:?}",
+        plans[0].problem
+    );
+    assert!(plans[0].findings.is_empty());
+    assert!(!plans[0].changed());
+    assert_eq!(plans[1].findings[0].status, Status::Unpinned);
+    assert!(plans[1].changed());
+    assert_eq!(outcome(&plans, Mode::Check, false), Outcome::Invalid);
+    assert_eq!(outcome(&plans[1..], Mode::Write, false), Outcome::Pass);
 }
