@@ -35,7 +35,7 @@ pub(crate) fn have(binary: &str) -> bool {
         .any(|dir| dir.join(binary).is_file())
 }
 
-fn debian_packages(wanted: &[(&str, &str)]) -> anyhow::Result<()> {
+pub(crate) fn debian_packages(wanted: &[(&str, &str)]) -> anyhow::Result<()> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(bin, _)| !have(bin))

@@ -53,7 +53,7 @@ pub struct Caps {
     pub max_gzip_members: usize,
     /// Most tar entries read per side. Default 100 000.
     pub max_entries: usize,
-    /// Most bytes of entry records kept per side (paths, names, PAX values). Default 48 MiB.
+    /// Most bytes of entry records kept per side (paths, names, PAX values). Default 32 MiB.
     pub max_index_bytes: u64,
     /// Files larger than this get a summary instead of a text diff. Default 1 MiB.
     pub max_file_diff_bytes: u64,
@@ -77,7 +77,7 @@ impl Default for Caps {
             max_compression_ratio: 200,
             max_gzip_members: 10_000,
             max_entries: 100_000,
-            max_index_bytes: 48 << 20,
+            max_index_bytes: 32 << 20,
             max_file_diff_bytes: 1 << 20,
             max_diff_total_bytes: 16 << 20,
             max_diff_output_bytes: 256 << 10,
