@@ -63,6 +63,27 @@ enum Taking {
     },
 }
 
+/// What one side kept of one pair once its data ended: small, whatever the file's size.
+enum Took {
+    Bytes(Vec<u8>),
+    Profile {
+        profile: Box<TextProfile>,
+        blocks: Option<Vec<u64>>,
+    },
+}
+
+impl Taking {
+    fn finish(self) -> Took {
+        match self {
+            Taking::Bytes(bytes) => Took::Bytes(bytes),
+            Taking::Profile { profiler, blocks } => Took::Profile {
+                profile: Box::new(profiler.finish()),
+                blocks: blocks.map(BlockHashes::finish),
+            },
+        }
+    }
+}
+
 struct BlockHashes {
     keys: HashKeys,
     current: std::hash::DefaultHasher,
@@ -109,7 +130,7 @@ struct Fetcher<'a> {
     wants: HashMap<usize, (usize, Plan)>,
     keys: HashKeys,
     active: Option<(usize, Taken)>,
-    results: HashMap<usize, (Taking, [u8; 32])>,
+    results: HashMap<usize, (Took, [u8; 32])>,
     left: usize,
 }
 
@@ -159,8 +180,10 @@ impl Visitor for Fetcher<'_> {
 
     fn entry_end(&mut self, _index: usize) {
         if let Some((pair, taken)) = self.active.take() {
-            self.results
-                .insert(pair, (taken.taking, taken.sha256.finalize().into()));
+            self.results.insert(
+                pair,
+                (taken.taking.finish(), taken.sha256.finalize().into()),
+            );
             self.left = self.left.saturating_sub(1);
         }
     }
@@ -267,25 +290,24 @@ pub(crate) fn fetch(sides: &Sides<'_>, pairs: &[Pair]) -> Result<Vec<Option<Fetc
             continue;
         };
         out.push(match (ta, tb) {
-            (Taking::Bytes(a), Taking::Bytes(b)) => Some(Fetched::Captured { a, b }),
+            (Took::Bytes(a), Took::Bytes(b)) => Some(Fetched::Captured { a, b }),
             (
-                Taking::Profile {
-                    profiler: pa,
+                Took::Profile {
+                    profile: pa,
                     blocks: ba,
                 },
-                Taking::Profile {
-                    profiler: pb,
+                Took::Profile {
+                    profile: pb,
                     blocks: bb,
                 },
             ) => {
-                if let (Some(ba), Some(bb)) = (ba, bb) {
-                    let (ha, hb) = (ba.finish(), bb.finish());
+                if let (Some(ha), Some(hb)) = (ba, bb) {
                     let k = ha.iter().zip(&hb).take_while(|(x, y)| x == y).count();
                     locate.push((n, k as u64));
                 }
                 Some(Fetched::Streamed {
-                    a: Box::new(pa.finish()),
-                    b: Box::new(pb.finish()),
+                    a: pa,
+                    b: pb,
                     first_difference: None,
                 })
             }

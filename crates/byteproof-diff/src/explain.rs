@@ -482,17 +482,15 @@ fn encoding_fields(a: &TarEntry, b: &TarEntry) -> Vec<String> {
     fields
 }
 
-/// One entry's finding, waiting for the second pass to classify its file change.
+/// One entry's finding, waiting for the second pass to classify its file change: indexes
+/// only, so it stays small for every entry of a large archive.
 struct Pending {
-    path: String,
     reasons: Vec<Reason>,
-    a: Option<(usize, EntryMeta)>,
-    b: Option<(usize, EntryMeta)>,
+    a: Option<usize>,
+    b: Option<usize>,
     encoding: Vec<String>,
     /// Index into the pairs fetched by the second pass, for a changed regular file.
     pair: Option<usize>,
-    /// A one-sided regular file: its summary diff.
-    one_sided: Option<FileDiff>,
 }
 
 /// The order changed pairs are planned in: `.json` files first (their semantic diff needs
@@ -547,10 +545,10 @@ fn plan_pairs(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn compare_entries(
+fn compare_entries<'a>(
     sides: &Sides<'_>,
-    ra: &SideScan,
-    rb: &SideScan,
+    ra: &'a SideScan,
+    rb: &'a SideScan,
     options: &DiffOptions,
     reasons: &mut Reasons,
     findings: &mut Vec<EntryFinding>,
@@ -563,34 +561,27 @@ fn compare_entries(
         max_json_changes: options.caps.max_json_changes,
     };
     let (ea, eb) = (&ra.tar.entries, &rb.tar.entries);
-    let index = |entries: &'_ [TarEntry]| -> HashMap<String, usize> {
+    let index = |entries: &'a [TarEntry]| -> HashMap<&'a str, usize> {
         entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (key(&e.path).to_owned(), i))
+            .map(|(i, e)| (key(&e.path), i))
             .collect()
     };
     let (ia, ib) = (index(ea), index(eb));
     let mut pending: Vec<Pending> = Vec::new();
     let mut changed: Vec<(usize, usize)> = Vec::new();
     let mut common_b_positions: Vec<(usize, usize)> = Vec::new(); // (a index, b index)
-    let one_sided = |e: &TarEntry, i: usize, on_a: bool| {
-        let reason = match (e.kind, on_a) {
+    let one_sided = |e: &TarEntry, i: usize, on_a: bool| Pending {
+        reasons: vec![match (e.kind, on_a) {
             (EntryKind::Directory, _) => Reason::DirEntries,
             (_, true) => Reason::Removed,
             (_, false) => Reason::Added,
-        };
-        let meta = Some((i, meta(e, i)));
-        Pending {
-            path: e.path.to_string(),
-            reasons: vec![reason],
-            a: if on_a { meta.clone() } else { None },
-            b: if on_a { None } else { meta },
-            encoding: Vec::new(),
-            pair: None,
-            one_sided: (e.kind == EntryKind::File)
-                .then(|| filediff::one_sided(&e.path, reason, e.size, &e.sha256, on_a)),
-        }
+        }],
+        a: on_a.then_some(i),
+        b: (!on_a).then_some(i),
+        encoding: Vec::new(),
+        pair: None,
     };
     for (i, a) in ea.iter().enumerate() {
         let k = key(&a.path);
@@ -629,15 +620,15 @@ fn compare_entries(
                 entry_reasons.push(Reason::HeaderEncoding);
             }
         }
-        pending.push(Pending {
-            path: a.path.to_string(),
-            reasons: entry_reasons,
-            a: Some((i, meta(a, i))),
-            b: Some((j, meta(b, j))),
-            encoding,
-            pair,
-            one_sided: None,
-        });
+        if !entry_reasons.is_empty() || pair.is_some() {
+            pending.push(Pending {
+                reasons: entry_reasons,
+                a: Some(i),
+                b: Some(j),
+                encoding,
+                pair,
+            });
+        }
     }
     for (j, b) in eb.iter().enumerate() {
         let k = key(&b.path);
@@ -649,16 +640,25 @@ fn compare_entries(
     let plans = plan_pairs(&changed, ea, eb, options);
     let pairs: Vec<Pair> = plans.iter().map(|(p, _)| *p).collect();
     let mut fetched = contents::fetch(sides, &pairs)?;
+    let max_listed = options.caps.max_listed_entries;
+    let mut unlisted = 0usize;
     for p in pending {
         let mut entry_reasons = p.reasons;
+        let entry = match (p.a, p.b) {
+            (Some(i), _) => &ea[i],
+            (None, Some(j)) => &eb[j],
+            (None, None) => continue,
+        };
+        let path: &str = &entry.path;
+        let mut diff = None;
         if let Some(n) = p.pair {
             let (pair, beyond_budget) = plans[n];
             let (a, b) = (&ea[pair.a], &eb[pair.b]);
-            let (diff, hits) = match fetched[n].take() {
+            let (file_diff, hits) = match fetched[n].take() {
                 Some(Fetched::Captured { a: da, b: db }) => {
-                    let file_reasons = filediff::classify(&p.path, &da, &db);
+                    let file_reasons = filediff::classify(path, &da, &db);
                     entry_reasons.extend(&file_reasons);
-                    filediff::diff_file(&p.path, file_reasons, &da, &db, limits)
+                    filediff::diff_file(path, file_reasons, &da, &db, limits)
                 }
                 Some(Fetched::Streamed {
                     a: pa,
@@ -675,16 +675,16 @@ fn compare_entries(
                     if beyond_budget {
                         hits.push("diff-total");
                     }
-                    let mut diff = FileDiff::summary(&p.path, a, b);
-                    diff.reasons = file_reasons;
-                    diff.first_difference = first_difference;
-                    (diff, hits)
+                    let mut summary = FileDiff::summary(path, a, b);
+                    summary.reasons = file_reasons;
+                    summary.first_difference = first_difference;
+                    (summary, hits)
                 }
                 None => {
                     // Not fetched (cannot happen: every pair is checked by `fetch`): say so
                     // as a content change rather than hide it.
                     entry_reasons.push(Reason::Modified);
-                    (FileDiff::summary(&p.path, a, b), Vec::new())
+                    (FileDiff::summary(path, a, b), Vec::new())
                 }
             };
             for cap in hits {
@@ -698,26 +698,51 @@ fn compare_entries(
                     side: None,
                     cap,
                     limit,
-                    entry: Some(p.path.clone()),
+                    entry: Some(path.to_owned()),
                 });
             }
-            diffs.push(diff);
+            diff = Some(file_diff);
+        } else if entry.kind == EntryKind::File && (p.a.is_none() || p.b.is_none()) {
+            let on_a = p.a.is_some();
+            diff = Some(filediff::one_sided(
+                path,
+                entry_reasons[0],
+                entry.size,
+                &entry.sha256,
+                on_a,
+            ));
         }
-        if let Some(diff) = p.one_sided {
-            diffs.push(diff);
+        if let Some(diff) = diff {
+            if diffs.len() < max_listed {
+                diffs.push(diff);
+            } else {
+                unlisted += 1;
+            }
         }
         if entry_reasons.is_empty() {
             continue;
         }
         for &r in &entry_reasons {
-            reasons.add(r, Some(&p.path));
+            reasons.add(r, Some(path));
+        }
+        if findings.len() >= max_listed {
+            unlisted += 1;
+            continue;
         }
         findings.push(EntryFinding {
-            path: p.path,
+            path: path.to_owned(),
             reasons: entry_reasons,
-            a: p.a.map(|(_, m)| m),
-            b: p.b.map(|(_, m)| m),
+            a: p.a.map(|i| meta(&ea[i], i)),
+            b: p.b.map(|j| meta(&eb[j], j)),
             encoding_fields: p.encoding,
+        });
+    }
+    if unlisted > 0 {
+        caps.push(CapHit {
+            side: None,
+            cap: "listed-entries",
+            limit: max_listed as u64,
+            entry: None,
         });
     }
     // Entry order, judged on common entries only: those outside a longest increasing run of B

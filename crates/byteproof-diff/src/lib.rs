@@ -60,6 +60,9 @@ pub struct Caps {
     /// Most file bytes fetched for text diffs, both sides together; changed files beyond it
     /// are classified but summarised. Default 16 MiB.
     pub max_diff_total_bytes: u64,
+    /// Most entry findings, and most file diffs, listed in the report; the reason codes and
+    /// the verdict still cover every entry. Default 10 000.
+    pub max_listed_entries: usize,
     /// Each unified diff is cut after this many bytes. Default 256 KiB.
     pub max_diff_output_bytes: usize,
     /// Largest PAX or GNU long-name record (and gzip FNAME/FCOMMENT) accepted. Default 1 MiB.
@@ -80,6 +83,7 @@ impl Default for Caps {
             max_index_bytes: 32 << 20,
             max_file_diff_bytes: 1 << 20,
             max_diff_total_bytes: 16 << 20,
+            max_listed_entries: 10_000,
             max_diff_output_bytes: 256 << 10,
             max_extension_bytes: 1 << 20,
             max_recompress_bytes: 64 << 20,

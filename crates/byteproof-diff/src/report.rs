@@ -86,14 +86,15 @@ pub struct SideReport {
     pub producer: Fingerprint,
 }
 
-/// Which engine and level reproduce one side's deflate stream.
+/// Which engine and level reproduce each side's deflate stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Recompression {
-    /// Engines tried, e.g. `flate2/miniz_oxide`, `node-zlib v20.20.2`.
+    /// Engines tried, in order, e.g. `node v20.20.2 (zlib 1.3.1-e00f703)`, `zlib-rs`.
     pub tried: Vec<String>,
-    /// Engine and level matches for side A, e.g. `node-zlib v20.20.2 level 9`.
+    /// The first engine and level that reproduce side A byte for byte, e.g.
+    /// `node v20.20.2 (zlib 1.3.1-e00f703) level 9`; empty when none does.
     pub a: Vec<String>,
-    /// Engine and level matches for side B.
+    /// The same for side B.
     pub b: Vec<String>,
     /// Engines that failed to run, with their message.
     pub errors: Vec<String>,
@@ -104,8 +105,11 @@ pub struct Recompression {
 pub struct CapHit {
     /// Side, when the cap concerns one side.
     pub side: Option<Side>,
-    /// Which cap: `decompressed-size`, `entries`, `extension-size`, `file-diff-size`,
-    /// `diff-output`, `recompress-size`, `json-changes`.
+    /// Which cap: `decompressed-size`, `compression-ratio`, `gzip-members`, `entries`,
+    /// `extension-size`, `index-size` (these stop the comparison: the report is truncated),
+    /// `file-diff-size`, `diff-total`, `diff-output`, `json-changes`, `listed-entries`,
+    /// `recompress-size`
+    /// (these only shorten what is shown).
     pub cap: &'static str,
     /// The limit.
     pub limit: u64,

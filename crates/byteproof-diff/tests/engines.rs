@@ -7,13 +7,13 @@ use byteproof_diff::recompress::{self, Compressor, MinizOxide, NodeZlib, ZlibC, 
 use byteproof_diff::{DiffOptions, Layer, diff_with};
 use support::{Ent, gz_body, tar};
 
-/// About 500 KB of source-like text in 20 files.
+/// About 250 KB of source-like text in 10 files.
 fn big_tar() -> Vec<u8> {
     let words = [
         "const", "value", "return", "=>", "{", "}", ";", "module", "exports",
     ];
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    let entries: Vec<Ent> = (0..20)
+    let entries: Vec<Ent> = (0..10)
         .map(|i| {
             let mut text = String::new();
             while text.len() < 25_000 {

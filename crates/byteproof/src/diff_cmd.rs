@@ -222,7 +222,14 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
     let report = byteproof_diff::diff_sources(&a, &b, &options, &mut engines)
         .with_context(|| format!("cannot compare {} and {}", args.a, args.b))?;
     if args.json {
-        printer.out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        // Streamed in line-sized pieces: a large report is never one string in memory.
+        let mut out = LineWriter {
+            printer,
+            pending: Vec::new(),
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        out.pending.push(b'\n');
+        out.flush_lines(true);
     } else {
         printer.out(&render(&report, args, printer));
     }
@@ -231,6 +238,44 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
     } else {
         ExitStatus::Differs
     })
+}
+
+/// Hands JSON to the printer in pieces that end at a newline (so never inside a character).
+struct LineWriter<'p> {
+    printer: &'p Printer,
+    pending: Vec<u8>,
+}
+
+impl LineWriter<'_> {
+    fn flush_lines(&mut self, all: bool) {
+        let end = if all {
+            self.pending.len()
+        } else {
+            self.pending
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+        };
+        if end > 0 {
+            self.printer
+                .out(&String::from_utf8_lossy(&self.pending[..end]));
+            self.pending.drain(..end);
+        }
+    }
+}
+
+impl std::io::Write for LineWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= 64 * 1024 {
+            self.flush_lines(false);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Most entries listed per reason in text output.
