@@ -1,8 +1,10 @@
 //! The in-process engines: zlib-rs, the C zlib flate2 links, and miniz_oxide.
 //!
-//! flate2 picks one backend per build, so only one C zlib can sit behind it; zlib-rs and
-//! miniz_oxide are used through their own crates, so all three coexist in one binary.
-//! zlib-ng is not a separate engine: zlib-rs is a port of it and writes the same streams.
+//! flate2 picks one backend per build, so only one C zlib can sit behind it (the system's
+//! libz here; `zlib-ng` would take the same slot, and libz-ng-sys itself is only unsafe FFI);
+//! zlib-rs and miniz_oxide are used through their own safe crates, so all three coexist in one
+//! binary. zlib-ng is not a separate engine: zlib-rs is its port, and the two wrote identical
+//! streams at levels 6 and 9 where they were compared (shared/reference/npm-tarballs.md §5).
 
 use std::io::Read;
 
@@ -34,7 +36,7 @@ fn pump(
     }
 }
 
-/// zlib-rs, a Rust port of zlib-ng (the same streams as zlib-ng at every level).
+/// zlib-rs, a Rust port of zlib-ng (the same streams as zlib-ng where they were compared).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ZlibRs;
 

@@ -2,7 +2,8 @@
 //! stream byte for byte.
 //!
 //! Every engine the Rust ecosystem offers in one build is tried in-process ([`engines`]):
-//! zlib-rs (whose output equals zlib-ng's), the C zlib flate2 is built with, and miniz_oxide;
+//! zlib-rs (zlib-ng's port, standing in for it), the C zlib flate2 is built with, and
+//! miniz_oxide;
 //! each `node` binary the caller finds runs Node's own zlib (Chromium's fork) in a subprocess
 //! ([`NodeZlib`]). Levels are those npm (9), pnpm (6 by default, any with
 //! `--pack-gzip-level`) and yarn (6) use, with the default strategy, window and memory level
