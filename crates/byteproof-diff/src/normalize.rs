@@ -116,77 +116,92 @@ impl Stage {
         }
     }
 
-    fn hold(&mut self, b: u8) {
-        if self.pending.len() >= MAX_PENDING {
+    /// Holds `bytes` back (they may be dropped at a line or file end), up to [`MAX_PENDING`].
+    fn hold(&mut self, bytes: &[u8]) {
+        if self.pending.len() + bytes.len() > MAX_PENDING {
             self.overflow = true;
         } else {
-            self.pending.push(b);
+            self.pending.extend_from_slice(bytes);
         }
     }
 
-    fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        for &b in input {
-            match self.step {
-                Some(Norm::Crlf) => {
-                    if self.pending.pop().is_some() {
-                        if b == b'\n' {
-                            self.changed = true;
-                            out.push(b'\n');
-                            continue;
-                        }
+    /// Emits what was held, then `bytes`, then holds `tail`.
+    fn emit(&mut self, out: &mut Vec<u8>, bytes: &[u8], tail: &[u8]) {
+        out.append(&mut self.pending);
+        out.extend_from_slice(bytes);
+        self.hold(tail);
+    }
+
+    /// Takes a segment that contains no line end (for the whitespace step) or no byte other
+    /// than `\r`/`\n` after its last kept byte (for the final-newline step): everything up to
+    /// its droppable tail is emitted, the tail is held.
+    fn segment(&mut self, seg: &[u8], out: &mut Vec<u8>, droppable: fn(u8) -> bool) {
+        let keep = seg
+            .iter()
+            .rposition(|&b| !droppable(b))
+            .map_or(0, |i| i + 1);
+        if keep == 0 {
+            self.hold(seg);
+        } else {
+            self.emit(out, &seg[..keep], &seg[keep..]);
+        }
+    }
+
+    fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        match self.step {
+            Some(Norm::Crlf) => {
+                if !self.pending.is_empty() && !input.is_empty() {
+                    // A held `\r`: dropped before `\n`, kept otherwise.
+                    self.pending.clear();
+                    if input[0] == b'\n' {
+                        self.changed = true;
+                    } else {
                         out.push(b'\r');
                     }
-                    if b == b'\r' {
-                        self.pending.push(b'\r');
-                    } else {
-                        out.push(b);
-                    }
                 }
-                Some(Norm::TrailingWs) => match b {
-                    b' ' | b'\t' | b'\r' => {
-                        if self.pending.last() == Some(&b'\r') {
-                            out.append(&mut self.pending);
-                        }
-                        self.hold(b);
+                while let Some(p) = input.iter().position(|&b| b == b'\r') {
+                    out.extend_from_slice(&input[..p]);
+                    match input.get(p + 1) {
+                        Some(b'\n') => self.changed = true,
+                        Some(_) => out.push(b'\r'),
+                        None => self.pending.push(b'\r'),
                     }
-                    b'\n' => {
-                        self.line_end(out);
-                        out.push(b'\n');
-                    }
-                    _ => {
-                        out.append(&mut self.pending);
-                        out.push(b);
-                    }
-                },
-                Some(Norm::EofNewline) => match b {
-                    b'\n' => self.hold(b),
-                    b'\r' => {
-                        if self.pending.last() == Some(&b'\r') {
-                            out.append(&mut self.pending);
-                        }
-                        self.hold(b);
-                    }
-                    _ => {
-                        out.append(&mut self.pending);
-                        out.push(b);
-                    }
-                },
-                None => out.push(b),
+                    input = &input[p + 1..];
+                }
+                out.extend_from_slice(input);
             }
+            Some(Norm::TrailingWs) => {
+                let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\r');
+                while let Some(p) = input.iter().position(|&b| b == b'\n') {
+                    self.segment(&input[..p], out, ws);
+                    self.line_end(out);
+                    out.push(b'\n');
+                    input = &input[p + 1..];
+                }
+                self.segment(input, out, ws);
+            }
+            Some(Norm::EofNewline) => self.segment(input, out, |b| matches!(b, b'\r' | b'\n')),
+            None => out.extend_from_slice(input),
         }
     }
 
-    /// At a line end: whitespace before it (and before a final `\r`) is dropped.
+    /// At a line end: the held run is `[ \t\r]*`; the whitespace at the end of the line's body
+    /// (the line without one final `\r`) is dropped, the final `\r` kept.
     fn line_end(&mut self, out: &mut Vec<u8>) {
         let cr = self.pending.last() == Some(&b'\r');
-        let dropped = self.pending.len() - usize::from(cr);
-        if dropped > 0 {
+        let body = &self.pending[..self.pending.len() - usize::from(cr)];
+        let keep = body
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(0, |i| i + 1);
+        if keep < body.len() {
             self.changed = true;
         }
-        self.pending.clear();
+        out.extend_from_slice(&body[..keep]);
         if cr {
             out.push(b'\r');
         }
+        self.pending.clear();
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
@@ -194,12 +209,18 @@ impl Stage {
             Some(Norm::Crlf) => out.append(&mut self.pending),
             Some(Norm::TrailingWs) => self.line_end(out),
             Some(Norm::EofNewline) => {
-                if self.pending.last() == Some(&b'\r') {
-                    out.append(&mut self.pending);
-                } else {
-                    self.changed |= !self.pending.is_empty();
-                    self.pending.clear();
+                // The held run is `[\r\n]*`: drop `\n` (and a `\r` before it) while the end
+                // is a `\n`.
+                let mut end = self.pending.len();
+                while end > 0 && self.pending[end - 1] == b'\n' {
+                    end -= 1;
+                    if end > 0 && self.pending[end - 1] == b'\r' {
+                        end -= 1;
+                    }
                 }
+                self.changed |= end < self.pending.len();
+                out.extend_from_slice(&self.pending[..end]);
+                self.pending.clear();
             }
             None => {}
         }
