@@ -223,13 +223,13 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
         .with_context(|| format!("cannot compare {} and {}", args.a, args.b))?;
     if args.json {
         // Streamed in line-sized pieces: a large report is never one string in memory.
-        let mut out = LineWriter {
+        let mut out = ChunkWriter {
             printer,
             pending: Vec::new(),
         };
         serde_json::to_writer_pretty(&mut out, &report)?;
         out.pending.push(b'\n');
-        out.flush_lines(true);
+        out.flush_chunk(true);
     } else {
         printer.out(&render(&report, args, printer));
     }
@@ -240,21 +240,18 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
     })
 }
 
-/// Hands JSON to the printer in pieces that end at a newline (so never inside a character).
-struct LineWriter<'p> {
+/// Hands JSON to the printer in pieces of whole characters, about 64 KiB each.
+struct ChunkWriter<'p> {
     printer: &'p Printer,
     pending: Vec<u8>,
 }
 
-impl LineWriter<'_> {
-    fn flush_lines(&mut self, all: bool) {
-        let end = if all {
-            self.pending.len()
-        } else {
-            self.pending
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1)
+impl ChunkWriter<'_> {
+    fn flush_chunk(&mut self, all: bool) {
+        let end = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            Err(e) if all => e.valid_up_to().max(self.pending.len()),
+            Err(e) => e.valid_up_to(),
         };
         if end > 0 {
             self.printer
@@ -264,11 +261,11 @@ impl LineWriter<'_> {
     }
 }
 
-impl std::io::Write for LineWriter<'_> {
+impl std::io::Write for ChunkWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.pending.extend_from_slice(buf);
         if self.pending.len() >= 64 * 1024 {
-            self.flush_lines(false);
+            self.flush_chunk(false);
         }
         Ok(buf.len())
     }
