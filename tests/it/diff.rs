@@ -171,3 +171,66 @@ fn compare_explains_a_divergence_and_no_diff_turns_it_off() {
         .json();
     assert_eq!(off["diffs"], serde_json::json!([]));
 }
+
+/// The recompression check names the first engine and level for each side; `--node` adds a
+/// Node binary (the same one found on PATH is tried once).
+#[test]
+fn recompression_names_node_and_engines() {
+    let sandbox = Sandbox::new();
+    let node = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v node"])
+            .output()
+            .expect("sh")
+            .stdout,
+    )
+    .unwrap();
+    let node = node.trim();
+    assert!(
+        !node.is_empty(),
+        "the test suite needs node (cargo xtask test installs it)"
+    );
+    let run = sandbox.run(&[
+        "diff",
+        &testdata("npm.tgz"),
+        &testdata("crafted/compression.tgz"),
+        "--node",
+        node,
+        "--node",
+        node,
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("a: node v") && run.stdout.contains("level 9"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("b: node v"), "{}", run.stdout);
+    let json = sandbox
+        .run(&[
+            "diff",
+            &testdata("npm.tgz"),
+            &testdata("crafted/compression.tgz"),
+            "--json",
+        ])
+        .expect_code(1)
+        .json();
+    let rc = &json["recompression"];
+    let tried: Vec<&str> = rc["tried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tried.iter().filter(|t| t.starts_with("node ")).count(),
+        tried
+            .iter()
+            .filter(|t| t.starts_with("node "))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        "each node binary is tried once: {tried:?}"
+    );
+    assert!(rc["a"][0].as_str().unwrap().ends_with("level 9"), "{rc}");
+    assert!(rc["b"][0].as_str().unwrap().ends_with("level 6"), "{rc}");
+}

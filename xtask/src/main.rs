@@ -3,7 +3,8 @@
 //! - `cargo xtask test`: installs what the tests need (Node tools from `xtask/npm`'s lockfile,
 //!   Debian packages), then runs `cargo fmt --check`, clippy with `-D warnings`, and every test.
 //! - `cargo xtask demo`: the README's main job, on two local Verdaccio registries.
-//! - `cargo xtask bench [hash]`: benchmarks, printed as ratios against reference tools.
+//! - `cargo xtask bench [hash|diff|pin] [--check]`: benchmarks against reference tools, with
+//!   their goals; `--check` exits 1 when one is missed.
 //! - `cargo xtask fixtures`: regenerates `testdata/` from real packers.
 //! - `cargo xtask cleanup-e2e`: removes e2e throwaway versions from the project's registries.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // xtask talks to a person
@@ -28,7 +29,8 @@ usage: cargo xtask <command>
 commands:
   test       install test prerequisites, then fmt --check, clippy -D warnings, all tests
   demo       start two local registries and show identical and divergent compares
-  bench      benchmarks (hash): byteproof against reference tools, as ratios
+  bench      benchmarks [hash|diff|pin] [--check]: byteproof against reference tools, with
+             goals (--check: exit 1 when a goal is missed)
   fixtures   regenerate testdata/ from real packers (npm, pnpm, yarn)
   cleanup-e2e  remove every e2e throwaway version from the registries in ./byteproof.toml";
 

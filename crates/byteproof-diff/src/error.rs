@@ -1,9 +1,9 @@
 //! Typed errors: what made a side unreadable, and where.
 //!
 //! Differences between two readable tarballs are never errors; they are findings in the
-//! [`crate::DiffReport`]. An error means one side could not be read as gzip or tar at all.
+//! [`crate::DiffReport`]. An error means one side could not be read, or not as gzip or tar.
 
-use crate::report::Side;
+use crate::terms::Side;
 
 /// Why one side's gzip layer could not be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -29,6 +29,16 @@ pub enum GzipError {
         what: &'static str,
         /// Offset where the data ran out.
         offset: usize,
+    },
+    /// FNAME or FCOMMENT is longer than the cap on extension records.
+    #[error("{what} at offset {offset} is longer than {limit} bytes")]
+    FieldTooLong {
+        /// Which field.
+        what: &'static str,
+        /// Offset where the field starts.
+        offset: usize,
+        /// The cap.
+        limit: usize,
     },
     /// The deflate stream is invalid.
     #[error("corrupt deflate stream in the gzip member at offset {offset}: {message}")]
@@ -95,6 +105,24 @@ pub enum DiffError {
         /// What went wrong.
         #[source]
         source: GzipError,
+    },
+    /// One side could not be read (an I/O error from its source).
+    #[error("side {side}: cannot read: {message}")]
+    Read {
+        /// Which side.
+        side: Side,
+        /// The kind of I/O error.
+        kind: std::io::ErrorKind,
+        /// The reader's message.
+        message: String,
+    },
+    /// A side's bytes changed between the two reads of a streaming diff.
+    #[error("side {side}: the input changed while it was being compared (entry `{entry}`)")]
+    Changed {
+        /// Which side.
+        side: Side,
+        /// The entry whose data differed between the reads.
+        entry: String,
     },
     /// One side's tar layer is unreadable.
     #[error("side {side}: {source}")]

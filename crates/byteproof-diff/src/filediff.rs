@@ -3,11 +3,14 @@
 //! JSON diff, or a binary summary (sizes, hashes, first differing offset).
 //!
 //! Text versus binary is decided by content (valid UTF-8 without NUL bytes), never by extension.
+//! Whether a change is formatting only is decided on [`TextProfile`]s, so files too large to
+//! hold get the same classification as small ones; only their text is not shown.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::Reason;
+use crate::normalize::{TextProfile, formatting_reasons};
+use crate::terms::Reason;
 
 /// How a changed file is shown.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -64,6 +67,23 @@ pub struct FileDiff {
     pub body: DiffBody,
 }
 
+impl FileDiff {
+    /// A summary (sizes, hashes, no text) of a file too large, or beyond the budget, to show.
+    pub(crate) fn summary(path: &str, a: &crate::tar::TarEntry, b: &crate::tar::TarEntry) -> Self {
+        Self {
+            path: path.to_owned(),
+            reasons: vec![Reason::Modified],
+            a_size: Some(a.size),
+            b_size: Some(b.size),
+            a_sha256: Some(byteproof_hash::hex(&a.sha256)),
+            b_sha256: Some(byteproof_hash::hex(&b.sha256)),
+            first_difference: None,
+            json_changes: Vec::new(),
+            body: DiffBody::Binary { over_cap: true },
+        }
+    }
+}
+
 /// Caps for file diffs.
 #[derive(Clone, Copy, Debug)]
 pub struct FileDiffLimits {
@@ -87,106 +107,33 @@ fn is_json_path(path: &str) -> bool {
 /// Classifies two different byte strings of one file: the formatting reasons that fully
 /// explain the difference, or `[Modified]`.
 pub fn classify(path: &str, a: &[u8], b: &[u8]) -> Vec<Reason> {
-    if is_text(a) && is_text(b) {
-        let steps = [Norm::Crlf, Norm::TrailingWs, Norm::EofNewline];
-        let all = |s: &[Norm]| normalize(a, s) == normalize(b, s);
-        if all(&steps) {
-            let mut needed: Vec<Reason> = steps
-                .iter()
-                .filter(|&&step| {
-                    let without: Vec<Norm> = steps.iter().copied().filter(|&s| s != step).collect();
-                    !all(&without)
-                })
-                .map(|s| s.reason())
-                .collect();
-            if needed.is_empty() {
-                // Several steps each explain the difference alone; name those that change a side.
-                needed = steps
-                    .iter()
-                    .filter(|s| normalize(a, &[**s]) != a || normalize(b, &[**s]) != b)
-                    .map(|s| s.reason())
-                    .collect();
-            }
-            return needed;
-        }
-        if is_json_path(path) {
-            if let (Ok(va), Ok(vb)) = (
-                serde_json::from_slice::<Value>(a),
-                serde_json::from_slice::<Value>(b),
-            ) {
-                if va == vb {
-                    return vec![Reason::JsonFormat];
-                }
-            }
-        }
+    let json_equal = || json_values_equal(path, a, b);
+    classify_profiles(&TextProfile::of(a), &TextProfile::of(b), json_equal)
+}
+
+/// [`classify`] from the two sides' profiles; `json_equal` is asked only when normalising
+/// whitespace does not explain the difference.
+pub(crate) fn classify_profiles(
+    a: &TextProfile,
+    b: &TextProfile,
+    json_equal: impl FnOnce() -> bool,
+) -> Vec<Reason> {
+    if let Some(reasons) = formatting_reasons(a, b) {
+        return reasons;
+    }
+    if a.text && b.text && json_equal() {
+        return vec![Reason::JsonFormat];
     }
     vec![Reason::Modified]
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Norm {
-    Crlf,
-    TrailingWs,
-    EofNewline,
-}
-
-impl Norm {
-    fn reason(self) -> Reason {
-        match self {
-            Norm::Crlf => Reason::Crlf,
-            Norm::TrailingWs => Reason::TrailingWhitespace,
-            Norm::EofNewline => Reason::EofNewline,
-        }
-    }
-}
-
-/// Applies the normalisations in the fixed order CRLF, trailing whitespace, final newline.
-fn normalize(bytes: &[u8], steps: &[Norm]) -> Vec<u8> {
-    let mut out: Vec<u8> = if steps.contains(&Norm::Crlf) {
-        let mut v = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                i += 1;
-                continue;
-            }
-            v.push(bytes[i]);
-            i += 1;
-        }
-        v
-    } else {
-        bytes.to_vec()
-    };
-    if steps.contains(&Norm::TrailingWs) {
-        let mut v = Vec::with_capacity(out.len());
-        for (n, line) in out.split(|&b| b == b'\n').enumerate() {
-            if n > 0 {
-                v.push(b'\n');
-            }
-            let (body, cr) = match line.strip_suffix(b"\r") {
-                Some(body) => (body, true),
-                None => (line, false),
-            };
-            let end = body
-                .iter()
-                .rposition(|&b| b != b' ' && b != b'\t')
-                .map_or(0, |p| p + 1);
-            v.extend_from_slice(&body[..end]);
-            if cr {
-                v.push(b'\r');
-            }
-        }
-        out = v;
-    }
-    if steps.contains(&Norm::EofNewline) {
-        while out.last() == Some(&b'\n') {
-            out.pop();
-            if out.last() == Some(&b'\r') {
-                out.pop();
-            }
-        }
-    }
-    out
+/// Whether a `.json` path's two byte strings parse to the same JSON value.
+pub(crate) fn json_values_equal(path: &str, a: &[u8], b: &[u8]) -> bool {
+    is_json_path(path)
+        && matches!(
+            (serde_json::from_slice::<Value>(a), serde_json::from_slice::<Value>(b)),
+            (Ok(va), Ok(vb)) if va == vb
+        )
 }
 
 /// First offset where two byte strings differ (or the shorter length).
@@ -271,10 +218,10 @@ pub fn diff_file(
     (diff, caps)
 }
 
-/// A summary of a file present on one side only.
-pub fn one_sided(path: &str, reason: Reason, bytes: &[u8], on_a: bool) -> FileDiff {
-    let size = Some(bytes.len() as u64);
-    let sha = Some(byteproof_hash::hash_bytes(bytes).sha256_hex());
+/// A summary of a file present on one side only, from its size and SHA-256.
+pub fn one_sided(path: &str, reason: Reason, size: u64, sha256: &[u8; 32], on_a: bool) -> FileDiff {
+    let size = Some(size);
+    let sha = Some(byteproof_hash::hex(sha256));
     FileDiff {
         path: path.to_owned(),
         reasons: vec![reason],

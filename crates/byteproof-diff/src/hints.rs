@@ -1,7 +1,8 @@
 //! Fix hints: what usually causes each reason, and what to change so the bytes agree.
 
 use crate::producer::Producer;
-use crate::report::{Hint, Reason, ReasonFinding};
+use crate::report::{Hint, ReasonFinding};
+use crate::terms::Reason;
 
 /// The hint for one reason, given both sides' producers.
 pub(crate) fn hint_for(finding: &ReasonFinding, producers: [Producer; 2]) -> Option<String> {

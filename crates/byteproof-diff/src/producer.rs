@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::gzip::Gunzipped;
-use crate::tar::{EntryKind, TarArchive};
+use crate::scan::SideScan;
+use crate::tar::{EntryKind, UID_FIELD};
 
 /// A packer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -79,9 +79,9 @@ impl Scorer {
     }
 }
 
-/// Fingerprints one side from its gzip layer and parsed entries.
-pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
-    let tar_bytes = &gz.tar;
+/// Fingerprints one side from its gzip layer and entry records.
+pub(crate) fn fingerprint(side: &SideScan) -> Fingerprint {
+    let gz = &side.gzip;
     let mut s = Scorer {
         scores: [0; 4],
         evidence: Vec::new(),
@@ -113,19 +113,22 @@ pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
             );
         }
     }
-    if gz.members.len() > 1 || !gz.trailing.is_empty() {
+    if gz.members.len() > 1 || gz.trailing_len > 0 {
         s.clue(
             "several gzip members or trailing bytes: not a packer's own output".into(),
             &ALL.map(|w| (w, -4)),
         );
     }
-    let entries = &archive.entries;
+    let entries = &side.tar.entries;
+    let Some(first_header) = side.tar.first_header.as_deref() else {
+        return finish(s);
+    };
     if entries.is_empty() {
         return finish(s);
     }
     if entries
         .iter()
-        .all(|e| e.path.starts_with("package/") || e.path == "package")
+        .all(|e| e.path.starts_with("package/") || &*e.path == "package")
     {
         s.clue("every path under `package/`".into(), &ALL.map(|w| (w, 1)));
     } else {
@@ -175,9 +178,12 @@ pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
         );
     }
     // header field encodings
-    let uid_field = |e: &crate::tar::TarEntry| e.raw_header[108..116].to_vec();
-    let first_uid = uid_field(&entries[0]);
-    if entries.iter().all(|e| uid_field(e) == first_uid) {
+    let first_uid = first_header[108..116].to_vec();
+    let uid_hash = entries[0].field_hashes[UID_FIELD];
+    if entries
+        .iter()
+        .all(|e| e.field_hashes[UID_FIELD] == uid_hash)
+    {
         if first_uid.iter().all(|&b| b == 0) {
             s.clue(
                 "uid/gid fields are all NUL bytes: node-tar portable mode (npm)".into(),
@@ -198,7 +204,7 @@ pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
             );
         }
     }
-    let mtime_field = &entries[0].raw_header[136..148];
+    let mtime_field = &first_header[136..148];
     if mtime_field[11] == 0 && mtime_field[10] == b' ' {
         s.clue(
             "mtime field ends in ` \\0` (node-tar style)".into(),
@@ -211,7 +217,7 @@ pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
         );
     }
     // entry order (files only)
-    let paths: Vec<&str> = files.iter().map(|e| e.path.as_str()).collect();
+    let paths: Vec<&str> = files.iter().map(|e| &*e.path).collect();
     let npm_sorted = paths
         .windows(2)
         .all(|w| npm_sort_key(w[0]) <= npm_sort_key(w[1]));
@@ -232,14 +238,13 @@ pub fn fingerprint(gz: &Gunzipped, archive: &TarArchive) -> Fingerprint {
         ),
     }
     // package.json style
-    if let Some(pj) = files.iter().find(|e| e.path == "package/package.json") {
-        let bytes = &tar_bytes[pj.data.clone()];
-        if bytes.ends_with(b"\n") {
+    if let Some(pj) = &side.package_json {
+        if pj.last == Some(b'\n') {
             s.clue(
                 "package.json ends with a newline (kept as on disk: npm, yarn classic)".into(),
                 &[(NPM, 1), (YARN1, 1), (PNPM, -1), (BERRY, -1)],
             );
-        } else if bytes.starts_with(b"{\n  \"") {
+        } else if pj.head.starts_with(b"{\n  \"") {
             s.clue(
                 "package.json is 2-space JSON without a final newline (re-serialised: pnpm, yarn berry)".into(),
                 &[(PNPM, 2), (BERRY, 2), (NPM, -1), (YARN1, -1)],

@@ -392,3 +392,64 @@ fn many_entries_one_moved() {
     let order = r.reason(byteproof_diff::Reason::EntryOrder).unwrap();
     assert_eq!(order.entries, vec!["package/f00010.js".to_owned()]);
 }
+
+/// A file too large to show is still classified exactly (streamed), and its first difference
+/// is still exact.
+#[test]
+fn large_files_are_classified_on_a_stream() {
+    let lf: String = (0..60_000).map(|i| format!("line {i}\n")).collect();
+    let crlf = lf.replace('\n', "\r\n");
+    let r = diff(
+        &gz(&tar(&[Ent::file("big.txt", lf.as_bytes())])),
+        &gz(&tar(&[Ent::file("big.txt", crlf.as_bytes())])),
+        &DiffOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        lf.len() > 512 * 1024,
+        "the file is over the 1 MiB cap on both sides together"
+    );
+    assert_eq!(r.summary_line(), "divergent at formatting: crlf on big.txt");
+    let edited = lf.replacen("line 50000\n", "line 5000O\n", 1);
+    let caps = Caps {
+        max_file_diff_bytes: 64 * 1024,
+        ..Caps::default()
+    };
+    let r = diff(
+        &gz(&tar(&[Ent::file("big.txt", lf.as_bytes())])),
+        &gz(&tar(&[Ent::file("big.txt", edited.as_bytes())])),
+        &opts(caps),
+    )
+    .unwrap();
+    assert_eq!(r.verdict, Layer::Content);
+    let expected = lf.find("line 50000\n").unwrap() as u64 + 9;
+    assert_eq!(r.file_diffs[0].first_difference, Some(expected));
+    assert_eq!(
+        r.file_diffs[0].body,
+        byteproof_diff::DiffBody::Binary { over_cap: true }
+    );
+}
+
+/// Past the listing cap, entries are counted in the reasons but not listed one by one.
+#[test]
+fn listing_cap_keeps_the_report_bounded() {
+    let a: Vec<Ent> = (0..300)
+        .map(|i| Ent::file(&format!("f{i}.js"), b"x\n"))
+        .collect();
+    let caps = Caps {
+        max_listed_entries: 100,
+        ..Caps::default()
+    };
+    let r = diff(&good(), &gz(&tar(&a)), &opts(caps)).unwrap();
+    assert_eq!(r.entries.len(), 100);
+    assert_eq!(r.file_diffs.len(), 100);
+    assert_eq!(
+        r.reason(byteproof_diff::Reason::Added)
+            .unwrap()
+            .entries
+            .len(),
+        300
+    );
+    assert!(!r.truncated, "every entry was compared");
+    assert!(r.caps_hit.iter().any(|c| c.cap == "listed-entries"));
+}

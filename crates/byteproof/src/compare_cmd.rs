@@ -120,12 +120,16 @@ fn explain(c: &Comparison) -> Vec<DiffJson> {
                     "a tarball was too large to keep for the diff",
                 );
             };
-            let mut node = crate::diff_cmd::node_engine();
+            let mut nodes = crate::diff_cmd::node_engines(&[]);
+            let mut engines: Vec<&mut dyn byteproof_diff::Compressor> = nodes
+                .iter_mut()
+                .map(|n| n as &mut dyn byteproof_diff::Compressor)
+                .collect();
             match byteproof_diff::diff_with(
                 a,
                 b,
                 &byteproof_diff::DiffOptions::default(),
-                &mut [&mut node],
+                &mut engines,
             ) {
                 Ok(report) => DiffJson::new(
                     a_name.to_owned(),

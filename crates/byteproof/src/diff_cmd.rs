@@ -1,16 +1,18 @@
 //! `byteproof diff A B`: explains why two tarballs differ, layer by layer (gzip header,
 //! compression, tar encoding, metadata, formatting, content), with fix hints.
 //!
-//! The engine is `byteproof-diff`; this module loads the two sides, supplies Node's zlib to the
-//! recompression check when `node` is installed, and prints the report as text or JSON.
+//! The engine is `byteproof-diff`; this module turns each side into a [`Source`] (a local file
+//! is read twice; standard input and downloads are spooled to a temporary file), finds the
+//! `node` binaries for the recompression check, and prints the report as text or JSON.
 
-use std::cell::OnceCell;
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use byteproof_diff::{Caps, Compressor, DiffBody, DiffOptions, DiffReport, Layer, Reason};
+use byteproof_diff::{
+    Caps, Compressor, DiffBody, DiffOptions, DiffReport, Layer, NodeZlib, Reason, Source,
+};
 use byteproof_npm::{Keep, PackageSpec, Registry, SafeUrl};
 
 use crate::registry_args::{RegistryArgs, Setup, runtime};
@@ -32,8 +34,9 @@ pub(crate) struct DiffArgs {
     #[arg(long)]
     pub(crate) json: bool,
 
-    /// Most decompressed tar bytes read per side (suffixes K, M, G: binary units).
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    /// Most decompressed tar bytes read per side (suffixes K, M, G: binary units). Memory does
+    /// not grow with it; it bounds time.
+    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = parse_size)]
     max_decompressed: u64,
 
     /// Most tar entries read per side.
@@ -44,9 +47,14 @@ pub(crate) struct DiffArgs {
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     max_file_diff: u64,
 
-    /// Skip the recompression check (which runs `node` when installed).
+    /// Skip the recompression check (which runs each `node` found).
     #[arg(long)]
     no_recompress: bool,
+
+    /// A `node` binary for the recompression check (repeatable); every `node*` on PATH is
+    /// tried as well.
+    #[arg(long = "node", value_name = "PATH")]
+    nodes: Vec<PathBuf>,
 
     /// Also print the evidence behind each side's producer fingerprint.
     #[arg(long)]
@@ -108,22 +116,49 @@ impl<'a> Side<'a> {
     }
 }
 
-/// Reads one side's bytes. Registry sides resolve the registry from the configuration and
+/// A local file, opened again for each pass.
+pub(crate) struct FileSource(pub(crate) PathBuf);
+
+impl Source for FileSource {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(std::fs::File::open(&self.0)?))
+    }
+}
+
+/// One side, ready to be read as often as the diff needs.
+enum Loaded {
+    /// A local file, reopened for each pass.
+    File(FileSource),
+    /// Standard input or a download, spooled to an anonymous temporary file while it was read.
+    Spooled(std::fs::File),
+}
+
+impl Source for Loaded {
+    fn open(&self) -> std::io::Result<Box<dyn Read + Send + '_>> {
+        match self {
+            Loaded::File(f) => f.open(),
+            Loaded::Spooled(file) => file.open(),
+        }
+    }
+}
+
+/// Makes one side readable. Registry sides resolve the registry from the configuration and
 /// fetch with its credentials; URL sides are fetched without any.
-fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<Vec<u8>> {
-    // Fetched sides are kept whole: the client itself refuses anything over
-    // --max-tarball-size, which is what bounds memory here.
-    let keep = Keep::Memory { up_to: u64::MAX };
+fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<Loaded> {
+    // Downloads are spooled to a temporary file while they are hashed, so memory does not
+    // depend on the tarball's size; the client refuses anything over --max-tarball-size.
+    let keep = Keep::Spool;
     match Side::parse(text) {
         Side::Stdin => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
+            let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut spool)
                 .context("cannot read standard input")?;
-            Ok(bytes)
+            Ok(Loaded::Spooled(spool))
         }
-        Side::File(path) => std::fs::read(path).with_context(|| format!("cannot read {path}")),
+        Side::File(path) => {
+            std::fs::File::open(path).with_context(|| format!("cannot read {path}"))?;
+            Ok(Loaded::File(FileSource(path.into())))
+        }
         Side::Url(url) => {
             let client = args.registry.client_without_config()?;
             let parsed = url::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
@@ -133,8 +168,9 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
                 .with_context(|| format!("cannot fetch {}", SafeUrl::new(&parsed)))?;
             fetched
                 .kept
-                .into_bytes()
-                .context("the client did not keep the tarball bytes")
+                .into_file()
+                .map(Loaded::Spooled)
+                .context("the client did not spool the tarball")
         }
         Side::Registry { name, spec } => {
             let spec = PackageSpec::parse(spec)?;
@@ -152,10 +188,16 @@ fn load_side(text: &str, args: &DiffArgs, printer: &Printer) -> anyhow::Result<V
             let fetched = fetched.with_context(|| format!("cannot fetch {spec} from {name}"))?;
             fetched
                 .kept
-                .into_bytes()
-                .context("the client did not keep the tarball bytes")
+                .into_file()
+                .map(Loaded::Spooled)
+                .context("the client did not spool the tarball")
         }
     }
+}
+
+/// The `node` binaries for the recompression check: `given`, then every `node*` on PATH.
+pub(crate) fn node_engines(given: &[PathBuf]) -> Vec<NodeZlib> {
+    NodeZlib::discover(given, std::env::var_os("PATH").as_deref())
 }
 
 pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
@@ -171,11 +213,24 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
         },
         recompress: !args.no_recompress,
     };
-    let mut node = NodeZlib::default();
-    let report = byteproof_diff::diff_with(&a, &b, &options, &mut [&mut node])
+    let mut nodes = if args.no_recompress {
+        Vec::new()
+    } else {
+        node_engines(&args.nodes)
+    };
+    let mut engines: Vec<&mut dyn Compressor> =
+        nodes.iter_mut().map(|n| n as &mut dyn Compressor).collect();
+    let report = byteproof_diff::diff_sources(&a, &b, &options, &mut engines)
         .with_context(|| format!("cannot compare {} and {}", args.a, args.b))?;
     if args.json {
-        printer.out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        // Streamed in line-sized pieces: a large report is never one string in memory.
+        let mut out = ChunkWriter {
+            printer,
+            pending: Vec::new(),
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        out.pending.push(b'\n');
+        out.flush_chunk(true);
     } else {
         printer.out(&render(&report, args, printer));
     }
@@ -184,6 +239,41 @@ pub(crate) fn run(args: &DiffArgs, printer: &Printer) -> anyhow::Result<ExitStat
     } else {
         ExitStatus::Differs
     })
+}
+
+/// Hands JSON to the printer in pieces of whole characters, about 64 KiB each.
+struct ChunkWriter<'p> {
+    printer: &'p Printer,
+    pending: Vec<u8>,
+}
+
+impl ChunkWriter<'_> {
+    fn flush_chunk(&mut self, all: bool) {
+        let end = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            Err(e) if all => e.valid_up_to().max(self.pending.len()),
+            Err(e) => e.valid_up_to(),
+        };
+        if end > 0 {
+            self.printer
+                .out(&String::from_utf8_lossy(&self.pending[..end]));
+            self.pending.drain(..end);
+        }
+    }
+}
+
+impl std::io::Write for ChunkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= 64 * 1024 {
+            self.flush_chunk(false);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Most entries listed per reason in text output.
@@ -241,15 +331,19 @@ fn render(r: &DiffReport, args: &DiffArgs, p: &Printer) -> String {
         }
         if layer == Layer::Compression {
             if let Some(rc) = &r.recompression {
-                let list = |v: &[String]| {
-                    if v.is_empty() {
-                        "no match".to_owned()
-                    } else {
-                        v.join(", ")
-                    }
+                let first = |v: &[String]| match v.first() {
+                    Some(m) => m.clone(),
+                    None => format!(
+                        "no match among {} engines ({})",
+                        rc.tried.len(),
+                        rc.tried.join(", ")
+                    ),
                 };
-                let _ = writeln!(s, "  recompression (tried {}):", rc.tried.join(", "));
-                let _ = writeln!(s, "    a: {}\n    b: {}", list(&rc.a), list(&rc.b));
+                let _ = writeln!(
+                    s,
+                    "  recompression (first engine and level reproducing each side):"
+                );
+                let _ = writeln!(s, "    a: {}\n    b: {}", first(&rc.a), first(&rc.b));
                 for e in &rc.errors {
                     let _ = writeln!(s, "    {}", p.paint(Style::Warn, e));
                 }
@@ -346,13 +440,16 @@ fn render(r: &DiffReport, args: &DiffArgs, p: &Printer) -> String {
                 "caps reached (what lies beyond was not compared)"
             )
         );
-        for c in &r.caps_hit {
+        for c in r.caps_hit.iter().take(LIST) {
             let side = c.side.map_or(String::new(), |s| format!("{s} "));
             let entry = c
                 .entry
                 .as_deref()
                 .map_or(String::new(), |e| format!(" ({e})"));
             let _ = writeln!(s, "  {side}{} limit {}{}", c.cap, c.limit, entry);
+        }
+        if r.caps_hit.len() > LIST {
+            let _ = writeln!(s, "  … and {} more", r.caps_hit.len() - LIST);
         }
     }
     s
@@ -381,117 +478,13 @@ fn entry_values(r: &DiffReport, code: Reason, path: &str) -> String {
     }
 }
 
-/// Seconds since the epoch as `1985-10-26T08:15:00Z` (proleptic Gregorian, UTC).
+/// Seconds since the epoch as `1985-10-26T08:15:00Z` (UTC), or the raw number when outside
+/// the years jiff represents (-9999 to 9999).
 fn iso_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Node's zlib in a `node` subprocess: the engine npm, pnpm and yarn actually use.
-#[derive(Debug, Default)]
-pub(crate) struct NodeZlib {
-    version: OnceCell<Option<String>>,
-}
-
-/// Reads the tar on stdin; for each level in argv writes a 4-byte big-endian length and the
-/// raw deflate stream (Node's defaults otherwise: windowBits 15, memLevel 8, as npm uses).
-const NODE_SCRIPT: &str = "const z=require('zlib');const d=require('fs').readFileSync(0);\
-for(const l of process.argv.slice(1)){const o=z.deflateRawSync(d,{level:+l});\
-const n=Buffer.alloc(4);n.writeUInt32BE(o.length);process.stdout.write(n);process.stdout.write(o);}";
-
-impl NodeZlib {
-    fn version(&self) -> Option<&str> {
-        self.version
-            .get_or_init(|| {
-                let out = Command::new("node")
-                    .arg("--version")
-                    .stdin(Stdio::null())
-                    .output()
-                    .ok()?;
-                out.status
-                    .success()
-                    .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-            })
-            .as_deref()
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => format!("{secs} s since the epoch"),
     }
-}
-
-impl Compressor for NodeZlib {
-    fn name(&self) -> String {
-        match self.version() {
-            Some(v) => format!("node-zlib {v}"),
-            None => "node-zlib".to_owned(),
-        }
-    }
-
-    fn deflate_raw(&mut self, data: &[u8], level: u32) -> Result<Vec<u8>, String> {
-        let mut out = self.deflate_raw_levels(data, &[level])?;
-        out.pop().ok_or_else(|| "node returned nothing".to_owned())
-    }
-
-    fn deflate_raw_levels(&mut self, data: &[u8], levels: &[u32]) -> Result<Vec<Vec<u8>>, String> {
-        if self.version().is_none() {
-            return Err("node is not installed (or not on PATH)".to_owned());
-        }
-        let mut child = Command::new("node")
-            .arg("-e")
-            .arg(NODE_SCRIPT)
-            .args(levels.iter().map(u32::to_string))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start node: {e}"))?;
-        let mut stdin = child.stdin.take().ok_or("no stdin")?;
-        let output = std::thread::scope(|scope| {
-            let writer = scope.spawn(move || stdin.write_all(data));
-            let output = child.wait_with_output();
-            let written = writer
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("writer panicked")));
-            (output, written)
-        });
-        let output = output.0.map_err(|e| format!("node failed: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "node failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
-        }
-        let mut rest = &output.stdout[..];
-        let mut outs = Vec::with_capacity(levels.len());
-        for _ in levels {
-            let (len, tail) = rest
-                .split_first_chunk::<4>()
-                .ok_or("short output from node")?;
-            let len = u32::from_be_bytes(*len) as usize;
-            let body = tail.get(..len).ok_or("short output from node")?;
-            outs.push(body.to_vec());
-            rest = &tail[len..];
-        }
-        Ok(outs)
-    }
-}
-
-/// The Node zlib engine for the recompression check (used only when `node` is installed).
-pub(crate) fn node_engine() -> NodeZlib {
-    NodeZlib::default()
 }
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -524,6 +517,8 @@ mod tests {
         assert_eq!(iso_utc(456_789_000), "1984-06-22T21:50:00Z");
         assert_eq!(iso_utc(1_767_323_045), "2026-01-02T03:04:05Z");
         assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(iso_utc(-86_400 * 365 * 100), "1870-01-25T00:00:00Z");
+        assert_eq!(iso_utc(i64::MAX), "9223372036854775807 s since the epoch");
     }
 
     #[test]
@@ -542,42 +537,5 @@ mod tests {
             Side::File("/nonexistent/file.tgz")
         );
         assert_eq!(Side::parse("dist/x.tgz"), Side::File("dist/x.tgz"));
-    }
-
-    #[test]
-    fn node_zlib_names_the_level_of_each_side() {
-        let mut node = NodeZlib::default();
-        assert!(
-            node.version().is_some(),
-            "the test suite needs node (cargo xtask test installs it)"
-        );
-        let npm = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/diff/npm.tgz"
-        ))
-        .unwrap();
-        let compression = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/diff/crafted/compression.tgz"
-        ))
-        .unwrap();
-        let report = byteproof_diff::diff_with(
-            &npm,
-            &compression,
-            &DiffOptions::default(),
-            &mut [&mut node],
-        )
-        .unwrap();
-        let rc = report.recompression.expect("recompression ran");
-        assert!(
-            rc.a.iter()
-                .any(|m| m.starts_with("node-zlib") && m.ends_with("level 9")),
-            "{rc:?}"
-        );
-        assert!(
-            rc.b.iter()
-                .any(|m| m.starts_with("node-zlib") && m.ends_with("level 6")),
-            "{rc:?}"
-        );
     }
 }

@@ -335,3 +335,14 @@ pub fn global_pax(records: &[(&str, &str)]) -> Vec<u8> {
     pad(&mut out);
     out
 }
+
+/// One gzip member (npm's header) around an already compressed deflate `body` of `data`.
+pub fn gz_body(data: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff];
+    out.extend_from_slice(body);
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}

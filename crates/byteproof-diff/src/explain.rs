@@ -1,47 +1,26 @@
-//! The comparison engine: reads both sides, walks the layers from the gzip header down to file
-//! contents, and assembles the [`DiffReport`].
+//! The comparison engine: reads both sides (concurrently, one thread each), walks the layers
+//! from the gzip header down to file contents, and assembles the [`DiffReport`].
 //!
 //! Cost is linear in bytes and (up to a log factor for the entry-order check) in entries:
-//! entries are matched through a hash map on their path, and files are compared once.
+//! entries are matched through a hash map on their path, and every byte is decompressed and
+//! hashed once in the first pass. Memory holds one small record per entry; the second pass
+//! fetches only the changed files' data, within the file-diff caps.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::DiffOptions;
+use crate::contents::{self, Fetched, Pair, Plan, Sides};
 use crate::error::DiffError;
 use crate::filediff::{self, FileDiff, FileDiffLimits};
-use crate::gzip::{self, Gunzipped};
 use crate::producer;
-use crate::recompress::{self, Compressor, Flate2Compressor};
+use crate::recompress::{self, Compressor};
 use crate::report::{
-    CapHit, DiffReport, EntryFinding, EntryMeta, Layer, Reason, ReasonFinding, Side, SideReport,
-    Warning,
+    CapHit, DiffReport, EntryFinding, EntryMeta, ReasonFinding, SideReport, Warning,
 };
-use crate::tar::{self, EntryKind, TarArchive, TarEntry, TarLimits, TarStop};
-
-/// One side, read.
-struct Read<'a> {
-    tgz: &'a [u8],
-    gz: Gunzipped,
-    archive: TarArchive,
-}
-
-impl Read<'_> {
-    fn data(&self, e: &TarEntry) -> &[u8] {
-        &self.gz.tar[e.data.clone()]
-    }
-}
-
-fn read<'a>(side: Side, tgz: &'a [u8], options: &DiffOptions) -> Result<Read<'a>, DiffError> {
-    let gz = gzip::gunzip(tgz, options.caps.max_decompressed_bytes)
-        .map_err(|source| DiffError::Gzip { side, source })?;
-    let limits = TarLimits {
-        max_entries: options.caps.max_entries,
-        max_extension_bytes: options.caps.max_extension_bytes,
-        input_capped: gz.capped,
-    };
-    let archive = tar::parse(&gz.tar, limits).map_err(|source| DiffError::Tar { side, source })?;
-    Ok(Read { tgz, gz, archive })
-}
+use crate::scan::{self, SideScan};
+use crate::source::Source;
+use crate::tar::{self, EntryKind, HashKeys, TarEntry, TarStop};
+use crate::terms::{Layer, Reason, Side};
 
 /// Accumulates reasons with their entries.
 #[derive(Default)]
@@ -67,13 +46,18 @@ impl Reasons {
 }
 
 pub(crate) fn run(
-    a: &[u8],
-    b: &[u8],
+    a: &dyn Source,
+    b: &dyn Source,
     options: &DiffOptions,
     engines: &mut [&mut dyn Compressor],
 ) -> Result<DiffReport, DiffError> {
-    let ra = read(Side::A, a, options)?;
-    let rb = read(Side::B, b, options)?;
+    let keys = HashKeys::default();
+    let caps_opt = &options.caps;
+    let (ra, rb) = scan::both(
+        || scan::index(Side::A, a, caps_opt, &keys),
+        || scan::index(Side::B, b, caps_opt, &keys),
+    );
+    let (ra, rb) = (ra?, rb?);
     let mut warnings = Vec::new();
     let mut caps = Vec::new();
     for (side, r) in [(Side::A, &ra), (Side::B, &rb)] {
@@ -83,15 +67,20 @@ pub(crate) fn run(
     let mut reasons = Reasons::default();
     let mut entry_findings: Vec<EntryFinding> = Vec::new();
     let mut file_diffs: Vec<FileDiff> = Vec::new();
-    if a != b {
+    if ra.digests != rb.digests {
         compare_gzip(&ra, &rb, &mut reasons);
-        if ra.gz.tar == rb.gz.tar {
-            let bodies_a = ra.gz.members.iter().map(|m| &a[m.body.clone()]);
-            let bodies_b = rb.gz.members.iter().map(|m| &b[m.body.clone()]);
-            if !bodies_a.eq(bodies_b) {
+        if ra.tar_sha256 == rb.tar_sha256 && ra.gzip.decompressed == rb.gzip.decompressed {
+            let bodies = |r: &SideScan| {
+                r.gzip
+                    .members
+                    .iter()
+                    .map(|m| m.body_sha256)
+                    .collect::<Vec<_>>()
+            };
+            if bodies(&ra) != bodies(&rb) {
                 reasons.add(Reason::DeflateStream, None);
                 let size =
-                    |r: &Read<'_>| r.gz.members.iter().map(|m| m.compressed_len).sum::<usize>();
+                    |r: &SideScan| r.gzip.members.iter().map(|m| m.compressed_len).sum::<u64>();
                 reasons.detail(
                     Reason::DeflateStream,
                     format!(
@@ -102,7 +91,14 @@ pub(crate) fn run(
                 );
             }
         } else {
+            let sides = Sides {
+                sources: [a, b],
+                entries: [&ra.tar.entries, &rb.tar.entries],
+                caps: &options.caps,
+                keys: &keys,
+            };
             compare_entries(
+                &sides,
                 &ra,
                 &rb,
                 options,
@@ -110,7 +106,7 @@ pub(crate) fn run(
                 &mut entry_findings,
                 &mut file_diffs,
                 &mut caps,
-            );
+            )?;
             if !reasons.any_in(&[
                 Layer::TarEncoding,
                 Layer::Metadata,
@@ -118,13 +114,13 @@ pub(crate) fn run(
                 Layer::Content,
             ]) {
                 // The tar bytes differ but no entry does: the end-of-archive padding or block
-                // padding between entries is written differently.
+                // padding between entries is written differently (or, past a cap, anything).
                 reasons.add(Reason::HeaderEncoding, Some("(archive padding)"));
                 reasons.detail(
                     Reason::HeaderEncoding,
                     format!(
                         "tar bytes differ outside entries (end of archive: {} vs {} bytes)",
-                        ra.archive.end_len, rb.archive.end_len
+                        ra.tar.end_len, rb.tar.end_len
                     ),
                 );
             }
@@ -151,16 +147,17 @@ pub(crate) fn run(
     let mut layers: Vec<Layer> = findings.iter().map(|f| f.layer).collect();
     layers.dedup();
     let verdict = layers.iter().copied().max().unwrap_or(Layer::Identical);
-    let fa = producer::fingerprint(&ra.gz, &ra.archive);
-    let fb = producer::fingerprint(&rb.gz, &rb.archive);
+    let fa = producer::fingerprint(&ra);
+    let fb = producer::fingerprint(&rb);
     let hints = crate::hints::hints(&findings, [fa.producer, fb.producer]);
     let recompression = if options.recompress
         && verdict == Layer::Compression
         && findings.iter().any(|f| f.code == Reason::DeflateStream)
-        && ra.gz.members.len() == 1
-        && rb.gz.members.len() == 1
+        && ra.gzip.members.len() == 1
+        && rb.gzip.members.len() == 1
+        && ra.gzip.capped.is_none()
     {
-        if ra.gz.tar.len() as u64 > options.caps.max_recompress_bytes {
+        if ra.gzip.decompressed > options.caps.max_recompress_bytes {
             caps.push(CapHit {
                 side: None,
                 cap: "recompress-size",
@@ -169,25 +166,26 @@ pub(crate) fn run(
             });
             None
         } else {
-            let mut flate = Flate2Compressor;
-            let mut all: Vec<&mut dyn Compressor> = vec![&mut flate];
-            for e in engines.iter_mut() {
-                all.push(&mut **e);
-            }
-            Some(recompress::find_levels(
-                &ra.gz.tar,
-                &a[ra.gz.members[0].body.clone()],
-                &b[rb.gz.members[0].body.clone()],
-                &mut all,
+            Some(recompress::find_engines(
+                [a, b],
+                [&ra.gzip.members[0], &rb.gzip.members[0]],
+                engines,
             ))
         }
     } else {
         None
     };
-    let truncated = !caps.is_empty()
-        && caps
-            .iter()
-            .any(|c| matches!(c.cap, "decompressed-size" | "entries" | "extension-size"));
+    let truncated = caps.iter().any(|c| {
+        matches!(
+            c.cap,
+            "decompressed-size"
+                | "compression-ratio"
+                | "gzip-members"
+                | "entries"
+                | "extension-size"
+                | "index-size"
+        )
+    });
     Ok(DiffReport {
         verdict,
         layers,
@@ -204,24 +202,24 @@ pub(crate) fn run(
     })
 }
 
-fn side_report(r: &Read<'_>, producer: crate::producer::Fingerprint) -> SideReport {
-    let d = byteproof_hash::hash_bytes(r.tgz);
+fn side_report(r: &SideScan, producer: crate::producer::Fingerprint) -> SideReport {
+    let d = &r.digests;
     SideReport {
         size: d.size,
         sha1: d.sha1_hex(),
         sha256: d.sha256_hex(),
         integrity: d.integrity(),
-        tar_sha256: byteproof_hash::hash_bytes(&r.gz.tar).sha256_hex(),
-        tar_size: r.gz.tar.len() as u64,
-        entries: r.archive.entries.len(),
-        gzip: r.gz.members[0].header.clone(),
-        gzip_members: r.gz.members.clone(),
-        trailing_bytes: r.gz.trailing.len(),
+        tar_sha256: byteproof_hash::hex(&r.tar_sha256),
+        tar_size: r.gzip.decompressed,
+        entries: r.tar.entries.len(),
+        gzip: r.gzip.members[0].header.clone(),
+        gzip_members: r.gzip.members.clone(),
+        trailing_bytes: r.gzip.trailing_len,
         producer,
     }
 }
 
-fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
+fn side_warnings(side: Side, r: &SideScan, out: &mut Vec<Warning>) {
     let mut warn = |code, entry: Option<&str>, detail: String| {
         out.push(Warning {
             side,
@@ -230,7 +228,7 @@ fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
             detail,
         });
     };
-    for m in &r.gz.members {
+    for m in &r.gzip.members {
         if m.crc_ok == Some(false) {
             warn(
                 "gzip-crc-mismatch",
@@ -259,8 +257,8 @@ fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
             );
         }
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for e in &r.archive.entries {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for e in &r.tar.entries {
         if tar::is_unsafe_path(&e.path) {
             warn(
                 "unsafe-path",
@@ -275,7 +273,7 @@ fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
                 "path is not valid UTF-8 (shown with U+FFFD)".into(),
             );
         }
-        let count = seen.entry(key(&e.path).to_owned()).or_default();
+        let count = seen.entry(key(&e.path)).or_default();
         *count += 1;
         if *count == 2 {
             warn(
@@ -285,14 +283,14 @@ fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
             );
         }
     }
-    if r.archive.end_nonzero {
+    if r.tar.end_nonzero {
         warn(
             "tar-end-garbage",
             None,
             "non-zero bytes after the end-of-archive marker".into(),
         );
     }
-    if r.archive.end_marker.is_none() && r.archive.stopped.is_none() {
+    if r.tar.end_marker.is_none() && r.tar.stopped.is_none() {
         warn(
             "no-end-marker",
             None,
@@ -301,36 +299,42 @@ fn side_warnings(side: Side, r: &Read<'_>, out: &mut Vec<Warning>) {
     }
 }
 
-fn side_caps(side: Side, r: &Read<'_>, options: &DiffOptions, out: &mut Vec<CapHit>) {
-    if r.gz.capped {
+fn side_caps(side: Side, r: &SideScan, options: &DiffOptions, out: &mut Vec<CapHit>) {
+    let caps = &options.caps;
+    let mut hit = |cap, limit, entry| {
         out.push(CapHit {
             side: Some(side),
-            cap: "decompressed-size",
-            limit: options.caps.max_decompressed_bytes,
-            entry: None,
+            cap,
+            limit,
+            entry,
         });
-    }
-    match &r.archive.stopped {
-        Some(TarStop::Entries { limit }) => {
-            out.push(CapHit {
-                side: Some(side),
-                cap: "entries",
-                limit: *limit as u64,
-                entry: None,
-            });
+    };
+    match r.gzip.capped {
+        Some(crate::gzip::GzipCap::DecompressedSize) => {
+            hit("decompressed-size", caps.max_decompressed_bytes, None);
         }
-        Some(TarStop::ExtensionSize { offset, limit, .. }) => out.push(CapHit {
-            side: Some(side),
-            cap: "extension-size",
-            limit: *limit,
-            entry: Some(format!("(extension header at tar offset {offset})")),
-        }),
+        Some(crate::gzip::GzipCap::Ratio) => {
+            hit("compression-ratio", caps.max_compression_ratio, None);
+        }
+        Some(crate::gzip::GzipCap::Members) => {
+            hit("gzip-members", caps.max_gzip_members as u64, None);
+        }
+        None => {}
+    }
+    match &r.tar.stopped {
+        Some(TarStop::Entries { limit }) => hit("entries", *limit as u64, None),
+        Some(TarStop::ExtensionSize { offset, limit, .. }) => hit(
+            "extension-size",
+            *limit,
+            Some(format!("(extension header at tar offset {offset})")),
+        ),
+        Some(TarStop::IndexSize { limit }) => hit("index-size", *limit, None),
         Some(TarStop::DecompressedCap) | None => {}
     }
 }
 
-fn compare_gzip(ra: &Read<'_>, rb: &Read<'_>, reasons: &mut Reasons) {
-    let (ha, hb) = (&ra.gz.members[0].header, &rb.gz.members[0].header);
+fn compare_gzip(ra: &SideScan, rb: &SideScan, reasons: &mut Reasons) {
+    let (ha, hb) = (&ra.gzip.members[0].header, &rb.gzip.members[0].header);
     let mut field = |reason, differs: bool, detail: String| {
         if differs {
             reasons.add(reason, None);
@@ -379,8 +383,9 @@ fn compare_gzip(ra: &Read<'_>, rb: &Read<'_>, reasons: &mut Reasons) {
         ha.raw_comment != hb.raw_comment,
         format!("FCOMMENT {:?} vs {:?}", ha.comment, hb.comment),
     );
-    let (ma, mb) = (&ra.gz.members, &rb.gz.members);
-    let layout = |m: &[gzip::GzipMember]| m.iter().map(|m| m.decompressed_len).collect::<Vec<_>>();
+    let (ma, mb) = (&ra.gzip.members, &rb.gzip.members);
+    let layout =
+        |m: &[crate::gzip::GzipMember]| m.iter().map(|m| m.decompressed_len).collect::<Vec<_>>();
     let later_headers_differ = ma.iter().zip(mb).skip(1).any(|(x, y)| x.header != y.header);
     if ma.len() != mb.len() || (ma.len() > 1 && (layout(ma) != layout(mb) || later_headers_differ))
     {
@@ -390,18 +395,14 @@ fn compare_gzip(ra: &Read<'_>, rb: &Read<'_>, reasons: &mut Reasons) {
             format!("{} vs {} gzip members", ma.len(), mb.len()),
         );
     }
-    let (ta, tb) = (
-        &ra.tgz[ra.gz.trailing.clone()],
-        &rb.tgz[rb.gz.trailing.clone()],
-    );
-    if ta != tb {
+    let (ta, tb) = (&ra.gzip, &rb.gzip);
+    if (ta.trailing_len, ta.trailing_sha256) != (tb.trailing_len, tb.trailing_sha256) {
         reasons.add(Reason::TrailingData, None);
         reasons.detail(
             Reason::TrailingData,
             format!(
                 "{} vs {} bytes after the last gzip member",
-                ta.len(),
-                tb.len()
+                ta.trailing_len, tb.trailing_len
             ),
         );
     }
@@ -413,59 +414,14 @@ fn key(path: &str) -> &str {
     p.strip_suffix('/').unwrap_or(p)
 }
 
-/// Which side an entry is on when the other side lacks it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum OnlyOn {
-    A,
-    B,
-}
-
-/// Records an entry present on one side only: `dir-entries` for a directory, else `removed`
-/// (only on A) or `added` (only on B), with a summary diff for a regular file.
-fn one_sided(
-    entry: &TarEntry,
-    index: usize,
-    data: &[u8],
-    side: OnlyOn,
-    reasons: &mut Reasons,
-    diffs: &mut Vec<FileDiff>,
-) -> EntryFinding {
-    let reason = match (entry.kind, side) {
-        (EntryKind::Directory, _) => Reason::DirEntries,
-        (_, OnlyOn::A) => Reason::Removed,
-        (_, OnlyOn::B) => Reason::Added,
-    };
-    reasons.add(reason, Some(&entry.path));
-    if entry.kind == EntryKind::File {
-        diffs.push(filediff::one_sided(
-            &entry.path,
-            reason,
-            data,
-            side == OnlyOn::A,
-        ));
-    }
-    let meta = Some(meta(entry, index));
-    EntryFinding {
-        path: entry.path.clone(),
-        reasons: vec![reason],
-        a: if side == OnlyOn::A {
-            meta.clone()
-        } else {
-            None
-        },
-        b: if side == OnlyOn::B { meta } else { None },
-        encoding_fields: Vec::new(),
-    }
-}
-
 fn meta(e: &TarEntry, index: usize) -> EntryMeta {
     EntryMeta {
         kind: e.kind,
         mode: format!("{:04o}", e.mode),
         uid: e.uid,
         gid: e.gid,
-        uname: e.uname.clone(),
-        gname: e.gname.clone(),
+        uname: e.uname().to_owned(),
+        gname: e.gname().to_owned(),
         mtime: e.mtime,
         size: e.size,
         index,
@@ -492,144 +448,302 @@ fn metadata_reasons(a: &TarEntry, b: &TarEntry) -> Vec<Reason> {
     if a.gid != b.gid {
         out.push(Reason::Gid);
     }
-    if a.uname != b.uname {
+    let (xa, xb) = (a.rare(), b.rare());
+    if xa.uname != xb.uname {
         out.push(Reason::Uname);
     }
-    if a.gname != b.gname {
+    if xa.gname != xb.gname {
         out.push(Reason::Gname);
     }
-    if (a.mtime, &a.mtime_frac) != (b.mtime, &b.mtime_frac) {
+    if (a.mtime, &xa.mtime_frac) != (b.mtime, &xb.mtime_frac) {
         out.push(Reason::Mtime);
     }
-    if a.pax_extra != b.pax_extra {
+    if xa.pax_extra != xb.pax_extra {
         out.push(Reason::Pax);
     }
     out
 }
 
-/// Which raw header fields (and extension records) differ between two entries.
-fn encoding_fields(ra: &Read<'_>, a: &TarEntry, rb: &Read<'_>, b: &TarEntry) -> Vec<String> {
+/// Which raw header fields (and extension records, and block padding) differ between two
+/// entries, from their keyed hashes.
+fn encoding_fields(a: &TarEntry, b: &TarEntry) -> Vec<String> {
     let mut fields: Vec<String> = tar::FIELDS
         .iter()
-        .filter(|(_, range)| a.raw_header[range.clone()] != b.raw_header[range.clone()])
-        .map(|(name, _)| (*name).to_owned())
+        .zip(a.field_hashes.iter().zip(&b.field_hashes))
+        .filter(|(_, (x, y))| x != y)
+        .map(|((name, _), _)| (*name).to_owned())
         .collect();
-    if ra.gz.tar[a.ext.clone()] != rb.gz.tar[b.ext.clone()] {
+    if a.ext_hash != b.ext_hash {
         fields.push("extension-records".to_owned());
     }
-    // Block padding after the data should be zeros; compare it too.
-    fn pad<'t>(tar: &'t [u8], e: &TarEntry) -> Option<&'t [u8]> {
-        let end = e.data.start + e.data.len().div_ceil(tar::BLOCK) * tar::BLOCK;
-        tar.get(e.data.end..end.min(tar.len()))
-    }
-    if pad(&ra.gz.tar, a) != pad(&rb.gz.tar, b) {
+    if a.pad_hash != b.pad_hash {
         fields.push("data-padding".to_owned());
     }
     fields
 }
 
+/// One entry's finding, waiting for the second pass to classify its file change: indexes
+/// only, so it stays small for every entry of a large archive.
+struct Pending {
+    reasons: Vec<Reason>,
+    a: Option<usize>,
+    b: Option<usize>,
+    encoding: Vec<String>,
+    /// Index into the pairs fetched by the second pass, for a changed regular file.
+    pair: Option<usize>,
+}
+
+/// The order changed pairs are planned in: `.json` files first (their semantic diff needs
+/// their bytes), then archive order.
+fn plan_pairs(
+    changed: &[(usize, usize)],
+    ea: &[TarEntry],
+    eb: &[TarEntry],
+    options: &DiffOptions,
+) -> Vec<(Pair, bool)> {
+    let caps = &options.caps;
+    let mut order: Vec<usize> = (0..changed.len()).collect();
+    order.sort_by_key(|&n| {
+        !ea[changed[n].0]
+            .path
+            .to_ascii_lowercase()
+            .ends_with(".json")
+    });
+    let mut left = caps.max_diff_total_bytes;
+    let mut plans = vec![
+        (
+            Pair {
+                a: 0,
+                b: 0,
+                plan: Plan::Capture
+            },
+            false
+        );
+        changed.len()
+    ];
+    for n in order {
+        let (i, j) = changed[n];
+        let (sa, sb) = (ea[i].size, eb[j].size);
+        let over_cap = sa > caps.max_file_diff_bytes || sb > caps.max_file_diff_bytes;
+        let cost = if over_cap {
+            2 * contents::BLOCK
+        } else {
+            sa + sb
+        };
+        let within = cost <= left;
+        if within {
+            left -= cost;
+        }
+        let plan = match (over_cap, within) {
+            (false, true) => Plan::Capture,
+            (true, true) => Plan::Stream { locate: true },
+            (_, false) => Plan::Stream { locate: false },
+        };
+        plans[n] = (Pair { a: i, b: j, plan }, !within);
+    }
+    plans
+}
+
 #[allow(clippy::too_many_arguments)]
-fn compare_entries(
-    ra: &Read<'_>,
-    rb: &Read<'_>,
+fn compare_entries<'a>(
+    sides: &Sides<'_>,
+    ra: &'a SideScan,
+    rb: &'a SideScan,
     options: &DiffOptions,
     reasons: &mut Reasons,
     findings: &mut Vec<EntryFinding>,
     diffs: &mut Vec<FileDiff>,
     caps: &mut Vec<CapHit>,
-) {
+) -> Result<(), DiffError> {
     let limits = FileDiffLimits {
         max_file_bytes: options.caps.max_file_diff_bytes,
         max_output_bytes: options.caps.max_diff_output_bytes,
         max_json_changes: options.caps.max_json_changes,
     };
-    let index = |r: &Read<'_>| -> HashMap<String, usize> {
-        r.archive
-            .entries
+    let (ea, eb) = (&ra.tar.entries, &rb.tar.entries);
+    let index = |entries: &'a [TarEntry]| -> HashMap<&'a str, usize> {
+        entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (key(&e.path).to_owned(), i))
+            .map(|(i, e)| (key(&e.path), i))
             .collect()
     };
-    let (ia, ib) = (index(ra), index(rb));
+    let (ia, ib) = (index(ea), index(eb));
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut changed: Vec<(usize, usize)> = Vec::new();
     let mut common_b_positions: Vec<(usize, usize)> = Vec::new(); // (a index, b index)
-    for (i, ea) in ra.archive.entries.iter().enumerate() {
-        let k = key(&ea.path);
+    let one_sided = |e: &TarEntry, i: usize, on_a: bool| Pending {
+        reasons: vec![match (e.kind, on_a) {
+            (EntryKind::Directory, _) => Reason::DirEntries,
+            (_, true) => Reason::Removed,
+            (_, false) => Reason::Added,
+        }],
+        a: on_a.then_some(i),
+        b: (!on_a).then_some(i),
+        encoding: Vec::new(),
+        pair: None,
+    };
+    for (i, a) in ea.iter().enumerate() {
+        let k = key(&a.path);
         if ia.get(k) != Some(&i) {
             continue; // an earlier duplicate
         }
         let Some(&j) = ib.get(k) else {
-            let finding = one_sided(ea, i, ra.data(ea), OnlyOn::A, reasons, diffs);
-            findings.push(finding);
+            pending.push(one_sided(a, i, true));
             continue;
         };
         common_b_positions.push((i, j));
-        let eb = &rb.archive.entries[j];
-        let mut entry_reasons = metadata_reasons(ea, eb);
-        let mut content_equal = true;
-        match (ea.kind, eb.kind) {
+        let b = &eb[j];
+        let mut entry_reasons = metadata_reasons(a, b);
+        let mut pair = None;
+        let mut content_differs = false;
+        match (a.kind, b.kind) {
             (EntryKind::File, EntryKind::File) => {
-                let (da, db) = (ra.data(ea), rb.data(eb));
-                if da != db {
-                    content_equal = false;
-                    let file_reasons = filediff::classify(&ea.path, da, db);
-                    entry_reasons.extend(&file_reasons);
-                    let (diff, hit) = filediff::diff_file(&ea.path, file_reasons, da, db, limits);
-                    for cap in hit {
-                        let limit = match cap {
-                            "file-diff-size" => limits.max_file_bytes,
-                            "diff-output" => limits.max_output_bytes as u64,
-                            _ => limits.max_json_changes as u64,
-                        };
-                        caps.push(CapHit {
-                            side: None,
-                            cap,
-                            limit,
-                            entry: Some(ea.path.clone()),
-                        });
-                    }
-                    diffs.push(diff);
+                if a.sha256 != b.sha256 {
+                    pair = Some(changed.len());
+                    changed.push((i, j));
                 }
             }
             (ka, kb) if ka == kb => {
-                if ea.link != eb.link || ea.dev != eb.dev || ra.data(ea) != rb.data(eb) {
-                    content_equal = false;
+                if a.link() != b.link() || a.rare().dev != b.rare().dev || a.sha256 != b.sha256 {
                     entry_reasons.push(Reason::Modified);
                 }
             }
             _ => {
-                if ea.size != eb.size || ra.data(ea) != rb.data(eb) || ea.link != eb.link {
-                    content_equal = false;
-                }
+                content_differs = a.size != b.size || a.sha256 != b.sha256 || a.link() != b.link();
             }
         }
         let mut encoding = Vec::new();
-        if entry_reasons.is_empty() && content_equal {
-            encoding = encoding_fields(ra, ea, rb, eb);
+        if entry_reasons.is_empty() && pair.is_none() && !content_differs {
+            encoding = encoding_fields(a, b);
             if !encoding.is_empty() {
                 entry_reasons.push(Reason::HeaderEncoding);
             }
         }
-        if !entry_reasons.is_empty() {
-            for &r in &entry_reasons {
-                reasons.add(r, Some(&ea.path));
-            }
-            findings.push(EntryFinding {
-                path: ea.path.clone(),
+        if !entry_reasons.is_empty() || pair.is_some() {
+            pending.push(Pending {
                 reasons: entry_reasons,
-                a: Some(meta(ea, i)),
-                b: Some(meta(eb, j)),
-                encoding_fields: encoding,
+                a: Some(i),
+                b: Some(j),
+                encoding,
+                pair,
             });
         }
     }
-    for (j, eb) in rb.archive.entries.iter().enumerate() {
-        let k = key(&eb.path);
+    for (j, b) in eb.iter().enumerate() {
+        let k = key(&b.path);
         if ib.get(k) != Some(&j) || ia.contains_key(k) {
             continue;
         }
-        let finding = one_sided(eb, j, rb.data(eb), OnlyOn::B, reasons, diffs);
-        findings.push(finding);
+        pending.push(one_sided(b, j, false));
+    }
+    let plans = plan_pairs(&changed, ea, eb, options);
+    let pairs: Vec<Pair> = plans.iter().map(|(p, _)| *p).collect();
+    let mut fetched = contents::fetch(sides, &pairs)?;
+    let max_listed = options.caps.max_listed_entries;
+    let mut unlisted = 0usize;
+    for p in pending {
+        let mut entry_reasons = p.reasons;
+        let entry = match (p.a, p.b) {
+            (Some(i), _) => &ea[i],
+            (None, Some(j)) => &eb[j],
+            (None, None) => continue,
+        };
+        let path: &str = &entry.path;
+        let mut diff = None;
+        if let Some(n) = p.pair {
+            let (pair, beyond_budget) = plans[n];
+            let (a, b) = (&ea[pair.a], &eb[pair.b]);
+            let (file_diff, hits) = match fetched[n].take() {
+                Some(Fetched::Captured { a: da, b: db }) => {
+                    let file_reasons = filediff::classify(path, &da, &db);
+                    entry_reasons.extend(&file_reasons);
+                    filediff::diff_file(path, file_reasons, &da, &db, limits)
+                }
+                Some(Fetched::Streamed {
+                    a: pa,
+                    b: pb,
+                    first_difference,
+                }) => {
+                    let file_reasons = filediff::classify_profiles(&pa, &pb, || false);
+                    entry_reasons.extend(&file_reasons);
+                    let over = a.size > limits.max_file_bytes || b.size > limits.max_file_bytes;
+                    let mut hits = Vec::new();
+                    if over {
+                        hits.push("file-diff-size");
+                    }
+                    if beyond_budget {
+                        hits.push("diff-total");
+                    }
+                    let mut summary = FileDiff::summary(path, a, b);
+                    summary.reasons = file_reasons;
+                    summary.first_difference = first_difference;
+                    (summary, hits)
+                }
+                None => {
+                    // Not fetched (cannot happen: every pair is checked by `fetch`): say so
+                    // as a content change rather than hide it.
+                    entry_reasons.push(Reason::Modified);
+                    (FileDiff::summary(path, a, b), Vec::new())
+                }
+            };
+            for cap in hits {
+                let limit = match cap {
+                    "file-diff-size" => limits.max_file_bytes,
+                    "diff-output" => limits.max_output_bytes as u64,
+                    "diff-total" => options.caps.max_diff_total_bytes,
+                    _ => limits.max_json_changes as u64,
+                };
+                caps.push(CapHit {
+                    side: None,
+                    cap,
+                    limit,
+                    entry: Some(path.to_owned()),
+                });
+            }
+            diff = Some(file_diff);
+        } else if entry.kind == EntryKind::File && (p.a.is_none() || p.b.is_none()) {
+            let on_a = p.a.is_some();
+            diff = Some(filediff::one_sided(
+                path,
+                entry_reasons[0],
+                entry.size,
+                &entry.sha256,
+                on_a,
+            ));
+        }
+        if let Some(diff) = diff {
+            if diffs.len() < max_listed {
+                diffs.push(diff);
+            } else {
+                unlisted += 1;
+            }
+        }
+        if entry_reasons.is_empty() {
+            continue;
+        }
+        for &r in &entry_reasons {
+            reasons.add(r, Some(path));
+        }
+        if findings.len() >= max_listed {
+            unlisted += 1;
+            continue;
+        }
+        findings.push(EntryFinding {
+            path: path.to_owned(),
+            reasons: entry_reasons,
+            a: p.a.map(|i| meta(&ea[i], i)),
+            b: p.b.map(|j| meta(&eb[j], j)),
+            encoding_fields: p.encoding,
+        });
+    }
+    if unlisted > 0 {
+        caps.push(CapHit {
+            side: None,
+            cap: "listed-entries",
+            limit: max_listed as u64,
+            entry: None,
+        });
     }
     // Entry order, judged on common entries only: those outside a longest increasing run of B
     // positions have moved.
@@ -642,33 +756,28 @@ fn compare_entries(
         }
         for (n, &(i, _)) in common_b_positions.iter().enumerate() {
             if moved[n] {
-                reasons.add(Reason::EntryOrder, Some(&ra.archive.entries[i].path));
+                reasons.add(Reason::EntryOrder, Some(&ea[i].path));
             }
         }
     }
-    if ra.archive.global_pax != rb.archive.global_pax {
+    if ra.tar.global_pax != rb.tar.global_pax {
         reasons.add(Reason::Pax, Some("(global PAX header)"));
-    } else if ra
-        .archive
-        .global_raw
-        .iter()
-        .map(|r| &ra.gz.tar[r.clone()])
-        .ne(rb.archive.global_raw.iter().map(|r| &rb.gz.tar[r.clone()]))
-    {
+    } else if ra.tar.global_raw_hash != rb.tar.global_raw_hash {
         reasons.add(Reason::HeaderEncoding, Some("(global PAX header)"));
     }
     if reasons.map.keys().all(|r| r.layer() < Layer::TarEncoding)
-        && (ra.archive.end_len != rb.archive.end_len)
+        && (ra.tar.end_len != rb.tar.end_len)
     {
         reasons.add(Reason::HeaderEncoding, Some("(end of archive)"));
         reasons.detail(
             Reason::HeaderEncoding,
             format!(
                 "end-of-archive padding {} vs {} bytes",
-                ra.archive.end_len, rb.archive.end_len
+                ra.tar.end_len, rb.tar.end_len
             ),
         );
     }
+    Ok(())
 }
 
 /// Indices (into `seq`) of one longest strictly increasing subsequence. O(n log n).
