@@ -565,3 +565,79 @@ pub(crate) fn timestamp(call: &Call, field: &str, text: &str) -> Result<Timestam
         detail: format!("{field} is not an RFC 3339 time"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> Call {
+        let config = ForgeConfig::new(Forge::Github, GITHUB_API_URL)
+            .unwrap()
+            .http(ClientConfig {
+                proxy: byteproof_http::ProxyConfig::none(),
+                ..ClientConfig::default()
+            });
+        ForgeClient::new(config).unwrap().call(
+            Operation::RegistrationToken,
+            "repo/o/r",
+            Method::POST,
+            &[
+                "repos",
+                "o",
+                "r",
+                "actions",
+                "runners",
+                "registration-token",
+            ],
+        )
+    }
+
+    #[test]
+    fn forge_times_parse_in_the_forms_the_docs_show() {
+        // GitHub's registration-token example has an offset; installation tokens end in Z.
+        for (text, utc) in [
+            ("2020-01-22T12:13:35.123-08:00", "2020-01-22T20:13:35.123Z"),
+            ("2016-07-11T22:14:10Z", "2016-07-11T22:14:10Z"),
+        ] {
+            assert_eq!(
+                timestamp(&call(), "expires_at", text).unwrap().to_string(),
+                utc
+            );
+        }
+        let err = timestamp(&call(), "expires_at", "tomorrow").unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "(POST https://api.github.com/repos/o/r/actions/runners/registration-token): \
+                 the answer is not what the forge documents: expires_at is not an RFC 3339 time"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded_one_by_one() {
+        let config = ForgeConfig::new(Forge::Gitea, "https://git.example/sub/api/v1/")
+            .unwrap()
+            .http(ClientConfig {
+                proxy: byteproof_http::ProxyConfig::none(),
+                ..ClientConfig::default()
+            });
+        let client = ForgeClient::new(config).unwrap();
+        let call = client
+            .call(
+                Operation::CollaboratorPermission,
+                "",
+                Method::GET,
+                &["repos", "o", "r", "collaborators", "a/b c?#", "permission"],
+            )
+            .query("page", "2");
+        assert_eq!(
+            call.url.as_str(),
+            "https://git.example/sub/api/v1/repos/o/r/collaborators/a%2Fb%20c%3F%23/permission?page=2"
+        );
+        assert_eq!(
+            call.endpoint().to_string(),
+            "collaborator permission look-up (GET https://git.example/sub/api/v1/repos/o/r/collaborators/a%2Fb%20c%3F%23/permission)"
+        );
+    }
+}

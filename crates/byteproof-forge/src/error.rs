@@ -79,11 +79,11 @@ impl fmt::Display for Operation {
 /// or any secret. Shown as `runner list for repo/o/r (GET https://…/actions/runners)`.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    inner: Box<Call>,
+    inner: Box<Parts>,
 }
 
 #[derive(Clone, Debug)]
-struct Call {
+struct Parts {
     operation: Operation,
     target: String,
     method: Method,
@@ -93,7 +93,7 @@ struct Call {
 impl Endpoint {
     pub(crate) fn new(operation: Operation, target: String, method: Method, url: SafeUrl) -> Self {
         Self {
-            inner: Box::new(Call {
+            inner: Box::new(Parts {
                 operation,
                 target,
                 method,

@@ -267,7 +267,9 @@ impl ForgeClient {
     }
 
     /// Registers a just-in-time runner in `scope` and returns its configuration (GitHub). A
-    /// name already registered in the scope is [`ForgeError::Conflict`].
+    /// name already registered in the scope is [`ForgeError::Conflict`]; after a 5xx that was
+    /// retried (the error's attempts), that may be this call's own earlier attempt, so look
+    /// the name up in [`ForgeClient::runners`] before registering it under another name.
     pub async fn jit_config(
         &self,
         scope: &Scope,

@@ -5,7 +5,9 @@
 //! with the release that has it instead of failing with a bare 404.
 //!
 //! Releases are compared by `MAJOR.MINOR` only: a `1.24.0-rc1` or a `1.24.0+dev-…` build has the
-//! 1.24 routes.
+//! 1.24 routes. Forgejo answers the same endpoint with its own version and the Gitea release its
+//! API follows as build metadata (`11.0.0+gitea-1.22.0`; not in the reference, seen in Forgejo
+//! clients): that Gitea release decides what the server has.
 
 use std::fmt;
 
@@ -14,6 +16,8 @@ use std::fmt;
 pub struct ServerVersion {
     raw: String,
     version: semver::Version,
+    /// `(major, minor)` of the Gitea release a Forgejo server's API follows (`+gitea-1.22.0`).
+    gitea_api: Option<(u64, u64)>,
 }
 
 impl ServerVersion {
@@ -40,9 +44,16 @@ impl ServerVersion {
         let version = semver::Version::parse(&format!("{padded}{rest}"))
             .or_else(|_| semver::Version::parse(&padded))
             .map_err(|_| refuse())?;
+        let gitea_api = version
+            .build
+            .as_str()
+            .strip_prefix("gitea-")
+            .and_then(|gitea| Self::parse(gitea).ok())
+            .map(|gitea| (gitea.version.major, gitea.version.minor));
         Ok(Self {
             raw: raw.trim().to_owned(),
             version,
+            gitea_api,
         })
     }
 
@@ -51,9 +62,12 @@ impl ServerVersion {
         &self.version
     }
 
-    /// Whether this release has `feature`.
+    /// Whether this release has `feature` (for Forgejo: the Gitea release its API follows).
     pub fn has(&self, feature: GiteaFeature) -> bool {
-        (self.version.major, self.version.minor) >= feature.since()
+        let release = self
+            .gitea_api
+            .unwrap_or((self.version.major, self.version.minor));
+        release >= feature.since()
     }
 }
 
@@ -182,5 +196,15 @@ mod tests {
         assert_eq!(has("1.25.4"), GiteaFeature::ALL);
         assert_eq!(has("1.26.0+dev-298-ge95c30eb80"), GiteaFeature::ALL);
         assert_eq!(has("2.0.0"), GiteaFeature::ALL);
+        // Forgejo: its own version, then the Gitea release its API follows.
+        assert_eq!(has("11.0.3+gitea-1.22.0"), [RegistrationToken, Variables]);
+        assert_eq!(has("7.0.5+gitea-1.21.11"), []);
+        assert_eq!(
+            ServerVersion::parse("11.0.3+gitea-1.22.0")
+                .unwrap()
+                .semver()
+                .major,
+            11
+        );
     }
 }
