@@ -5,7 +5,7 @@
 //! its environment, against one scripted server that speaks both npm and OCI, behind a counting
 //! forward proxy. A new client (the forge API) joins by adding one entry to [`clients`].
 
-use byteproof_testkit::{EndlessServer, ForwardProxy, Reply, ScriptedServer};
+use byteproof_testkit::{EndlessServer, ForwardProxy, PROXY_VARIABLES, Reply, ScriptedServer};
 use serde_json::json;
 
 use crate::support::{Run, Sandbox};
@@ -89,16 +89,7 @@ fn sandbox(vars: &[(&str, &str)]) -> Sandbox {
     let docker = sandbox.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
     sandbox.env("DOCKER_CONFIG", &docker.display().to_string());
-    for name in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
+    for name in PROXY_VARIABLES {
         sandbox.env(name, "");
     }
     for (name, value) in vars {

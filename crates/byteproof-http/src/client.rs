@@ -129,6 +129,12 @@ impl Request {
         self.header(reqwest::header::CONTENT_TYPE, content_type)
     }
 
+    /// Sets a JSON body (`Content-Type: application/json`).
+    #[must_use]
+    pub fn json(self, value: &serde_json::Value) -> Self {
+        self.body("application/json", value.to_string().into_bytes())
+    }
+
     /// Sets the credential, sent only to URLs on its own origin (at every redirect hop).
     #[must_use]
     pub fn credential(mut self, credential: Option<&Credential>) -> Self {

@@ -21,6 +21,8 @@ struct Context {
     status: Option<u16>,
     attempts: u32,
     kind: ErrorKind,
+    /// Marked by [`HttpError::into_throttled`].
+    throttled: bool,
 }
 
 /// The kinds of failure; [`ErrorKind::name`] is stable for reports.
@@ -83,6 +85,7 @@ impl HttpError {
                 status,
                 attempts: 1,
                 kind,
+                throttled: false,
             }),
         }
     }
@@ -116,9 +119,23 @@ impl HttpError {
         &self.inner.kind
     }
 
-    /// True when another attempt may succeed: network and body failures, timeouts, 429 and
-    /// 5xx (except 501 Not Implemented and 505 HTTP Version Not Supported, which do not pass).
+    /// The same error, marked as a temporary refusal: for a rate limit a server answers with
+    /// another status than 429 (GitHub's secondary limit is a 403 with `Retry-After`), which
+    /// only the caller can recognise. [`crate::HttpClient::retry`] then waits (the server's
+    /// `Retry-After`, under the policy's caps) and tries again, as for a 429.
+    #[must_use]
+    pub fn into_throttled(mut self) -> Self {
+        self.inner.throttled = true;
+        self
+    }
+
+    /// True when another attempt may succeed: network and body failures, timeouts, 429, 5xx
+    /// (except 501 Not Implemented and 505 HTTP Version Not Supported, which do not pass), and
+    /// refusals marked with [`HttpError::into_throttled`].
     pub fn is_transient(&self) -> bool {
+        if self.inner.throttled {
+            return true;
+        }
         match self.kind() {
             ErrorKind::Network(_) | ErrorKind::Body(_) | ErrorKind::Timeout => true,
             ErrorKind::Status { .. } => self.status().is_some_and(|status| {
@@ -276,6 +293,8 @@ mod tests {
         assert!(!status(501).is_transient());
         assert!(!status(404).is_transient());
         assert!(!status(401).is_transient());
+        assert!(!status(403).is_transient());
+        assert!(status(403).into_throttled().is_transient());
         let too_large = HttpError::new(
             &Method::GET,
             &url,

@@ -10,7 +10,10 @@
 //! - [`HttpClient::retry`] is the one retry loop: transient failures (network, broken body,
 //!   timeout, 429, 5xx but 501/505) are retried with exponential backoff and full jitter, honouring
 //!   `Retry-After` in seconds and as an HTTP-date, with a cap per delay and on the total wait
-//!   ([`RetryPolicy`]).
+//!   ([`RetryPolicy`]). A caller that recognises a rate limit answered with another status
+//!   (GitHub's 403 with `Retry-After`) marks it with [`HttpError::into_throttled`] to have it
+//!   retried the same way. [`parse_http_date`] is the one HTTP-date parser.
+//! - [`Request::json`] sets a JSON body.
 //! - [`Response::bytes`] and [`Response::body`] read under a cap, checked against
 //!   `Content-Length` first and counted while streaming; error bodies are read for their message
 //!   up to [`MAX_ERROR_BODY`].
@@ -36,4 +39,4 @@ pub use proxy::ProxyConfig;
 pub use reqwest::header;
 pub use reqwest::{Method, StatusCode};
 pub use response::{Body, MAX_ERROR_BODY, Response, error_summary};
-pub use retry::{Backoff, Jitter, RetryPolicy, parse_retry_after};
+pub use retry::{Backoff, Jitter, RetryPolicy, parse_http_date, parse_retry_after};

@@ -91,7 +91,10 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     Some(Duration::try_from(ahead).unwrap_or(Duration::ZERO))
 }
 
-fn parse_http_date(value: &str) -> Option<Timestamp> {
+/// An HTTP-date (`Date`, `Retry-After`, `Last-Modified`): IMF-fixdate, and the obsolete RFC 850
+/// and asctime forms RFC 9110 asks recipients to accept; `None` for anything else.
+pub fn parse_http_date(value: &str) -> Option<Timestamp> {
+    let value = value.trim();
     if let Ok(when) = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value) {
         return Some(when);
     }
@@ -184,5 +187,9 @@ mod tests {
         for junk in ["", "soon", "-5", "1.5", "Sun, 06 Nov 1994"] {
             assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
         }
+        assert_eq!(
+            parse_http_date(" Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some("1994-11-06T08:49:37Z".parse().unwrap())
+        );
     }
 }

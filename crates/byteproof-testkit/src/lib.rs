@@ -20,7 +20,7 @@
 //!   injection and a [`Call`] journal that never holds a credential.
 //! - [`TimedServer`]: refuses once, then answers, recording arrival times (for `Retry-After`).
 //! - [`EndlessServer`] (a body that never ends) and [`ForwardProxy`] (a counting forward proxy
-//!   with `CONNECT`), on raw sockets.
+//!   with `CONNECT`), on raw sockets; [`PROXY_VARIABLES`] names what a proxy test clears.
 //! - [`ensure_node_tools`]: installs the pinned `verdaccio` and `pnpm` (`npm ci` in `xtask/npm`).
 //!
 //! It prints nothing, except a server's log tail on stderr when a [`Verdaccio`] is dropped
@@ -52,7 +52,7 @@ pub use node::{
     INSTALL_HINT, NodeTool, ensure_node_tools, node_tools_need_install, workspace_root,
 };
 pub use packer::{PackTool, Packed, Packer};
-pub use raw_servers::{EndlessServer, ForwardProxy};
+pub use raw_servers::{EndlessServer, ForwardProxy, PROXY_VARIABLES};
 pub use scripted::ScriptedServer;
 pub use timed::{TimedServer, http_date_in};
 pub use verdaccio::Verdaccio;

@@ -197,6 +197,19 @@ impl EndlessServer {
     }
 }
 
+/// Every environment variable that chooses a proxy, in both cases: a test clears them all
+/// before setting the ones it means (a [`ForwardProxy`]'s URL, `NO_PROXY` hosts).
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 /// An HTTP forward proxy on `127.0.0.1` that logs each request (`GET http://127.0.0.1:5/x`,
 /// `CONNECT 127.0.0.1:5`) and forwards it, to loopback targets only (anything else gets 403).
 pub struct ForwardProxy {

@@ -44,7 +44,8 @@
 //! wording; not the repository owner (a user owning it, an owner of the owning organisation, or a
 //! site admin — collaborators with Admin are refused) 403 `user should be the owner of the repo`,
 //! reads included; admin routes 403 `user should be the site admin`. Error bodies are
-//! `{"message", "url"}` (generic 404 adds `errors`); no rate-limit headers.
+//! `{"message", "url"}` (generic 404 adds `errors`); no rate-limit headers. Every answer
+//! carries a `Date` header, as Go's HTTP server sends one.
 //!
 //! **For tests.** Seed and inspect state ([`GiteaDouble::add_repo`],
 //! [`GiteaDouble::add_runner`], [`GiteaDouble::set_variable`], …), inject faults per endpoint
@@ -646,7 +647,8 @@ fn route(
         status: status_of(&reply),
         fault,
     });
-    reply
+    // Gitea's Go server dates every answer (a client's clock-skew check reads it).
+    reply.with_header("Date", &crate::http_date_in(0))
 }
 
 /// The answer to an injected [`Fault::Status`]: Gitea's v1 error shape.

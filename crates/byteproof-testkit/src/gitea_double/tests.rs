@@ -211,7 +211,16 @@ fn packages_api_v1() {
     assert_eq!(g.versions("@acme/pkg"), vec!["1.0.2", "1.0.3"]);
     let version = send("GET", &format!("{}api/v1/version", g.root_url()), &[], &[]).unwrap();
     assert_eq!(version.text(), "{\"version\":\"1.25.4\"}\n");
+    let date = version.header("date").expect("a Date header");
+    assert!(is_near_now(date), "{date}");
     assert!(npm::valid_name("@a-b/c.d_e") && !npm::valid_name("@a/_x") && !npm::valid_name("Up"));
+}
+
+/// Whether an HTTP-date is within a minute of now.
+fn is_near_now(date: &str) -> bool {
+    jiff::fmt::rfc2822::parse(date)
+        .map(|when| (jiff::Timestamp::now().as_second() - when.timestamp().as_second()).abs() < 60)
+        .unwrap_or(false)
 }
 
 fn double(version: &str) -> GiteaDouble {

@@ -9,7 +9,8 @@
 //!
 //! **Requests** (§4.4): a missing `User-Agent` is refused with 403; an `X-GitHub-Api-Version`
 //! other than `2022-11-28` or `2026-03-10` with 400; none means `2022-11-28`. Every answer
-//! carries `x-ratelimit-limit`, `-remaining`, `-used`, `-reset` and `-resource` (§6.1).
+//! carries `x-ratelimit-limit`, `-remaining`, `-used`, `-reset` and `-resource` (§6.1), and a
+//! `Date`.
 //!
 //! **Routes** ([`GithubDouble::endpoints`]):
 //! - repository variables (§2.1–§2.2): list `{total_count, variables}` (`per_page` 10, at most
@@ -599,6 +600,7 @@ fn dispatch(state: &mut State, app: &GithubApp, root: &str, req: &Request) -> Re
         .with_header("x-ratelimit-used", &(RATE_LIMIT - remaining).to_string())
         .with_header("x-ratelimit-reset", &(now + 3600).to_string())
         .with_header("x-ratelimit-resource", "core")
+        .with_header("Date", &crate::http_date_in(0))
 }
 
 /// A rate-limit answer (§6.1): the primary form names the exhausted budget; the secondary form

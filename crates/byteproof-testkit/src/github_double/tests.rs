@@ -90,6 +90,7 @@ fn requests_need_a_user_agent_and_a_known_api_version() {
         "x-ratelimit-used",
         "x-ratelimit-reset",
         "x-ratelimit-resource",
+        "date",
     ] {
         assert!(resp.header(header).is_some(), "{header}");
     }
